@@ -1,0 +1,33 @@
+// Bundles the extension (src/extension.ts -> dist/extension.js) for VS Code's extension host.
+// `vscode` is provided by the host. ssh2's optional native crypto addon (sshcrypto.node) and
+// cpu-features are left out on purpose: a bundled extension runs ssh2's pure-JS crypto path, and
+// ssh2 falls back to it when the require of the addon fails.
+import * as esbuild from 'esbuild';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+/** @type {import('esbuild').BuildOptions} */
+const options = {
+  entryPoints: { extension: 'src/extension.ts' },
+  bundle: true,
+  outdir: 'dist',
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  external: ['vscode', 'cpu-features', '*.node'],
+  minify: production,
+  sourcemap: production ? false : 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+  metafile: true,
+};
+
+if (watch) {
+  const ctx = await esbuild.context(options);
+  await ctx.watch();
+} else {
+  const result = await esbuild.build(options);
+  const out = result.metafile.outputs['dist/extension.js'];
+  if (out) console.log(`dist/extension.js ${(out.bytes / 1024).toFixed(0)} KB${production ? ' (production)' : ''}`);
+}
