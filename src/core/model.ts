@@ -53,6 +53,8 @@ export interface ForwardSnapshot {
   state: ForwardState;
   /** Why the forward is in `error` or `reconnecting`: cause and fix, in words. */
   error?: string;
+  /** The last failure of a single connection (e.g. destination refused); the forward carries on. */
+  lastConnectionError?: string;
   /** Where it actually listens (for -R the port the server allocated when 0 was asked). */
   listenAddress?: string;
   listenPort?: number;

@@ -1,0 +1,185 @@
+/**
+ * Client authentication in OpenSSH's order — agent, identity files (asking for a passphrase when a
+ * key is encrypted), keyboard-interactive, password — driven through ssh2's `authHandler`. Every
+ * question goes to the Prompter; every answer is registered with the log for redaction.
+ */
+import * as fs from 'node:fs';
+import { utils, type AnyAuthMethod, type AuthenticationType, type AuthHandlerMiddleware, type Prompt } from 'ssh2';
+import type { Log } from './log';
+import type { Prompter } from './model';
+import type { ResolvedHost } from './sshConfig';
+import { fingerprintSha256 } from './knownHosts';
+
+/** OpenSSH's NumberOfPasswordPrompts default. */
+const PASSWORD_PROMPTS = 3;
+
+type Step = () => Promise<AnyAuthMethod | undefined>;
+
+export interface AuthState {
+  readonly handler: AuthHandlerMiddleware;
+  /** Methods offered so far, e.g. `publickey (/root/.ssh/id_ed25519)`. */
+  readonly tried: string[];
+  /** What the server said it accepts, from its last answer. */
+  readonly serverMethods: string[];
+  /** The method in flight; after `ready` it is the one that succeeded. */
+  readonly current: string | undefined;
+  /** The user cancelled a prompt. */
+  readonly cancelled: boolean;
+}
+
+function isEncryptedKeyError(err: Error): boolean {
+  return /passphrase|encrypted|decrypt/i.test(err.message);
+}
+
+export function createAuth(host: ResolvedHost, displayName: string, log: Log, prompter: Prompter): AuthState {
+  const tried: string[] = [];
+  let serverMethods: string[] = [];
+  let current: string | undefined;
+  let cancelled = false;
+  const username = host.user;
+
+  const steps: { method: AuthenticationType; run: Step }[] = [];
+
+  const agent = host.identityAgent;
+  if (agent && agent !== 'none' && !host.identitiesOnly && fs.existsSync(agent)) {
+    steps.push({
+      method: 'publickey',
+      run: async () => {
+        current = 'publickey';
+        tried.push('publickey (agent)');
+        log.debug1(`Will attempt key: agent ${agent}`);
+        return { type: 'agent', username, agent };
+      },
+    });
+  }
+
+  for (const file of host.identityFiles) {
+    steps.push({ method: 'publickey', run: () => offerKeyFile(file) });
+  }
+
+  let kbdRounds = 0;
+  steps.push(...Array.from({ length: PASSWORD_PROMPTS }, () => ({
+    method: 'keyboard-interactive' as const,
+    run: async (): Promise<AnyAuthMethod | undefined> => {
+      kbdRounds++;
+      current = 'keyboard-interactive';
+      if (kbdRounds === 1) tried.push('keyboard-interactive');
+      return {
+        type: 'keyboard-interactive',
+        username,
+        prompt: (name: string, instructions: string, _lang: string, prompts: Prompt[], finish: (answers: string[]) => void) => {
+          if (prompts.length === 0) return finish([]);
+          prompter
+            .keyboardInteractive({
+              host: displayName,
+              user: username,
+              name,
+              instructions,
+              prompts: prompts.map((p) => ({ prompt: p.prompt, echo: p.echo === true })),
+            })
+            .then((answers) => {
+              if (!answers) {
+                cancelled = true;
+                return finish([]);
+              }
+              answers.forEach((a) => log.redact(a));
+              finish(answers);
+            }, () => {
+              cancelled = true;
+              finish([]);
+            });
+        },
+      };
+    },
+  })));
+
+  let passwordAttempt = 0;
+  steps.push(...Array.from({ length: PASSWORD_PROMPTS }, () => ({
+    method: 'password' as const,
+    run: async (): Promise<AnyAuthMethod | undefined> => {
+      passwordAttempt++;
+      const password = await prompter.password({ host: displayName, user: username, attempt: passwordAttempt });
+      if (password === undefined) {
+        cancelled = true;
+        return undefined;
+      }
+      log.redact(password);
+      current = 'password';
+      if (passwordAttempt === 1) tried.push('password');
+      else log.debug1('Permission denied, please try again.');
+      return { type: 'password', username, password };
+    },
+  })));
+
+  async function offerKeyFile(file: string): Promise<AnyAuthMethod | undefined> {
+    let data: Buffer;
+    try {
+      data = fs.readFileSync(file);
+    } catch (err) {
+      log.debug1(`no such identity: ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (err as Error).message}`);
+      return undefined;
+    }
+    let parsed = utils.parseKey(data);
+    let passphrase: string | undefined;
+    for (let attempt = 1; parsed instanceof Error && isEncryptedKeyError(parsed) && attempt <= PASSWORD_PROMPTS; attempt++) {
+      passphrase = await prompter.passphrase({ host: displayName, keyFile: file, attempt });
+      if (passphrase === undefined) {
+        log.debug1(`Skipping key ${file}: no passphrase given`);
+        return undefined;
+      }
+      log.redact(passphrase);
+      parsed = utils.parseKey(data, passphrase);
+      if (parsed instanceof Error) log.info(`Bad passphrase for key ${file}.`);
+    }
+    if (parsed instanceof Error) {
+      log.debug1(`Skipping key ${file}: ${parsed.message}`);
+      return undefined;
+    }
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (!key.isPrivateKey()) {
+      log.debug1(`Skipping key ${file}: not a private key`);
+      return undefined;
+    }
+    current = 'publickey';
+    tried.push(`publickey (${file})`);
+    log.debug1(`Offering public key: ${file} ${key.type} ${fingerprintSha256(key.getPublicSSH())}`);
+    return { type: 'publickey', username, key: data, passphrase };
+  }
+
+  let index = 0;
+  const handler: AuthHandlerMiddleware = (methodsLeft, _partial, next) => {
+    if (methodsLeft === null || methodsLeft === undefined) {
+      // Ask with "none" first, as OpenSSH does, to learn what the server accepts.
+      current = 'none';
+      return next({ type: 'none', username });
+    }
+    serverMethods = methodsLeft;
+    log.debug1(`Authentications that can continue: ${methodsLeft.join(',')}`);
+    void (async () => {
+      while (index < steps.length && !cancelled) {
+        const step = steps[index++];
+        if (!methodsLeft.includes(step.method)) continue;
+        let method: AnyAuthMethod | undefined;
+        try {
+          method = await step.run();
+        } catch (err) {
+          log.debug1(`${step.method}: ${(err as Error).message}`);
+          cancelled = true;
+        }
+        if (method) {
+          if (method.type !== 'agent' || index === 1) log.debug1(`Next authentication method: ${step.method}`);
+          return next(method);
+        }
+      }
+      next(false as unknown as AuthenticationType);
+    })();
+  };
+
+  return {
+    handler,
+    tried,
+    get serverMethods() { return serverMethods; },
+    get current() { return current; },
+    get cancelled() { return cancelled; },
+  };
+}

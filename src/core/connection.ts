@@ -1,0 +1,107 @@
+/**
+ * One connection carried through a forward: a TCP socket on our side joined to an SSH channel,
+ * piped both ways with backpressure and half-close, counted, and torn down on either side's error
+ * or close. The `~#` list of the UI is made of these.
+ */
+import type { Socket } from 'node:net';
+import type { ClientChannel } from 'ssh2';
+import type { ConnectionSnapshot } from './model';
+
+let nextId = 1;
+/** How long a socket may stay half-open after its channel closed. */
+const LINGER_MS = 30_000;
+
+export class ForwardedConnection {
+  readonly id = nextId++;
+  readonly openedAt = Date.now();
+  /** Bytes from the originator towards the destination, and back. */
+  bytesSent = 0;
+  bytesReceived = 0;
+  private closed = false;
+  private channel: ClientChannel | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    /** The socket on our side: the local client for -L/-D, the local target for -R. */
+    private readonly socket: Socket,
+    readonly originAddress: string,
+    readonly originPort: number,
+    readonly destination: string,
+    /** For -R the socket is the destination side, so the byte directions swap. */
+    private readonly socketIsOrigin: boolean,
+    private readonly onClose: (conn: ForwardedConnection) => void,
+    /** Called on every chunk moved (keep it cheap: it is on the data path). */
+    private readonly onTraffic: () => void,
+  ) {
+    socket.on('error', () => this.abort());
+    socket.on('close', () => this.finish());
+  }
+
+  /** Joins the socket and the channel. Either side's end is passed on as a half-close. */
+  attach(channel: ClientChannel): void {
+    if (this.closed) {
+      channel.on('error', () => undefined);
+      channel.close();
+      return;
+    }
+    this.channel = channel;
+    const socket = this.socket;
+    channel.on('error', () => this.abort());
+    // The channel is gone: let the socket flush what it still holds, then close it. A peer that
+    // never closes its side is cut off after LINGER_MS.
+    channel.on('close', () => {
+      if (this.closed) return;
+      socket.end();
+      this.lingerTimer = setTimeout(() => this.abort(), LINGER_MS);
+      this.lingerTimer.unref();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (this.socketIsOrigin) this.bytesSent += chunk.length;
+      else this.bytesReceived += chunk.length;
+      this.onTraffic();
+    });
+    channel.on('data', (chunk: Buffer) => {
+      if (this.socketIsOrigin) this.bytesReceived += chunk.length;
+      else this.bytesSent += chunk.length;
+      this.onTraffic();
+    });
+    socket.pipe(channel);
+    channel.pipe(socket);
+    socket.resume();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Tears both sides down at once (stop, error). */
+  abort(): void {
+    if (this.closed) return;
+    this.socket.destroy();
+    this.finish();
+  }
+
+  /** The socket has closed: close the channel too and forget the connection. */
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    if (this.channel) {
+      this.channel.unpipe();
+      this.channel.close();
+    }
+    this.onClose(this);
+  }
+
+  snapshot(): ConnectionSnapshot {
+    return {
+      id: this.id,
+      originAddress: this.originAddress,
+      originPort: this.originPort,
+      destination: this.destination,
+      bytesSent: this.bytesSent,
+      bytesReceived: this.bytesReceived,
+      openedAt: this.openedAt,
+    };
+  }
+}

@@ -1,0 +1,25 @@
+/** -D: a SOCKS4/4a/5 proxy on a local port; the SSH server connects to whatever each client asks. */
+import type { Socket } from 'node:net';
+import { ListeningForward, formatHostPort, type Destination } from './listeningForward';
+import { readSocksRequest } from './socks';
+
+/** A client that has not finished its SOCKS handshake by then is dropped. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export class DynamicForward extends ListeningForward {
+  protected async destinationFor(socket: Socket): Promise<Destination> {
+    socket.resume();
+    const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+    try {
+      const req = await readSocksRequest(socket);
+      this.log.debug2(`SOCKS${req.version} connect to ${formatHostPort(req.host, req.port)}`);
+      return { host: req.host, port: req.port, opened: (ok, reason) => req.reply(ok, reason) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  protected describe(address: string, port: number): string {
+    return `Local connections to ${formatHostPort(address, port)} forwarded as a SOCKS proxy (dynamic forwarding)`;
+  }
+}
