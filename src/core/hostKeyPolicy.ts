@@ -10,17 +10,16 @@ import type { Log } from './log';
 import type { Prompter } from './model';
 import type { ResolvedHost } from './sshConfig';
 
-const GLOBAL_KNOWN_HOSTS = ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
-
 function hostLabel(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
 
 /** Resolves to undefined when the key is trusted, or to the error that refuses it. */
 export async function checkHostKey(host: ResolvedHost, key: Buffer, log: Log, prompter: Prompter): Promise<TunnelError | undefined> {
-  const files = [...host.userKnownHostsFiles, ...GLOBAL_KNOWN_HOSTS];
-  const result = new KnownHosts(files).check(host.hostName, host.port, key);
-  const label = hostLabel(host.hostName, host.port);
+  const files = [...host.userKnownHostsFiles, ...host.globalKnownHostsFiles];
+  const name = host.hostKeyAlias ?? host.hostName;
+  const result = new KnownHosts(files).check(name, host.port, key);
+  const label = hostLabel(name, host.port);
   log.debug1(`Server host key: ${result.keyType} ${result.fingerprint}`);
   switch (result.status) {
     case 'known': {
@@ -30,16 +29,16 @@ export async function checkHostKey(host: ResolvedHost, key: Buffer, log: Log, pr
       return undefined;
     }
     case 'revoked':
-      return new TunnelError(revokedHostKeyMessage(host.hostName, host.port, result), true, 'HOST_KEY_REVOKED');
+      return new TunnelError(revokedHostKeyMessage(name, host.port, result), true, 'HOST_KEY_REVOKED');
     case 'changed':
-      return new TunnelError(changedHostKeyWarning(host.hostName, host.port, result), true, 'HOST_KEY_CHANGED');
+      return new TunnelError(changedHostKeyWarning(name, host.port, result), true, 'HOST_KEY_CHANGED');
     case 'unknown':
       break;
   }
   const file = host.userKnownHostsFiles[0];
   const record = (): void => {
     try {
-      appendKnownHost(file, host.hostName, host.port, key, host.hashKnownHosts);
+      appendKnownHost(file, name, host.port, key, host.hashKnownHosts);
       log.info(`Warning: Permanently added '${label}' (${result.keyType}) to the list of known hosts.`);
     } catch (err) {
       log.error(`Failed to add the host to the list of known hosts (${file}): ${(err as Error).message}`);
@@ -50,7 +49,7 @@ export async function checkHostKey(host: ResolvedHost, key: Buffer, log: Log, pr
       return new TunnelError(
         `No ${result.keyType} host key is known for ${label} and you have requested strict checking. ` +
           `Host key verification failed. The server's key is ${result.fingerprint}; if that is right, add it with ` +
-          `"ssh-keyscan -p ${host.port} ${host.hostName} >> ${file}" after checking it, or set StrictHostKeyChecking accept-new.`,
+          `"ssh-keyscan -p ${host.port} ${name} >> ${file}" after checking it, or set StrictHostKeyChecking accept-new.`,
         true, 'HOST_KEY_UNKNOWN');
     case 'accept-new':
     case 'no':
@@ -59,7 +58,7 @@ export async function checkHostKey(host: ResolvedHost, key: Buffer, log: Log, pr
       return undefined;
     case 'ask': {
       const accepted = await prompter.confirmHostKey({
-        host: host.hostName,
+        host: name,
         port: host.port,
         keyType: result.keyType,
         fingerprint: result.fingerprint,

@@ -35,7 +35,7 @@ export abstract class ListeningForward extends Forward {
           'Bind 127.0.0.1 instead, or confirm that you want it reachable from outside (GatewayPorts / -g).',
         true, 'NON_LOOPBACK_NOT_CONFIRMED');
     }
-    const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.accept(socket));
+    const server = net.createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: address, port: this.spec.bindPort, exclusive: true }, () => {

@@ -167,7 +167,7 @@ export class RemoteForward extends Forward {
 
   private connectLocal(host: string, port: number): Promise<net.Socket> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port, noDelay: true });
+      const socket = net.connect({ host, port, noDelay: true, allowHalfOpen: true });
       const timer = setTimeout(() => socket.destroy(new Error('Connection timed out')), LOCAL_CONNECT_TIMEOUT_MS);
       socket.once('connect', () => {
         clearTimeout(timer);

@@ -211,7 +211,12 @@ export class SshSession implements Disposable {
 
   private async attemptConnection(): Promise<Client> {
     this.setState(this.everConnected || this._attempt > 0 ? 'reconnecting' : 'connecting', this._error);
-    const hops = this.host.proxyJump.map((hop) => this.opts.resolveHop(hop));
+    if (this.host.proxyCommand !== undefined) {
+      throw new TunnelError(
+        `ProxyCommand is set for ${this.host.alias} ("${this.host.proxyCommand}"), and SSH Tunnels never runs commands through a shell. Use ProxyJump for jump hosts instead.`,
+        true, 'PROXY_COMMAND');
+    }
+    const hops = this.host.proxyJump.map((hop: string) => this.opts.resolveHop(hop));
     const chain: Client[] = [];
     try {
       let sock: ClientChannel | undefined;

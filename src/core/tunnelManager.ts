@@ -14,7 +14,7 @@ import type { Log } from './log';
 import type { ForwardKind, ForwardSnapshot, ForwardSpec, HostSnapshot, ManagerSnapshot, Prompter } from './model';
 import { RemoteForward } from './remoteForward';
 import { SshSession } from './session';
-import { loadSshConfig, type ConfigProblem, type HostEntry, type ResolvedHost, type SshConfig } from './sshConfig';
+import { loadSshConfig, type ConfigProblem, type ConfiguredHost, type ResolvedHost, type SshConfig } from './sshConfig';
 
 export interface ManagerOptions {
   log: Log;
@@ -86,7 +86,7 @@ export class TunnelManager implements Disposable {
   }
 
   /** Hosts named in the ssh config, for pick lists. */
-  configuredHosts(): HostEntry[] {
+  configuredHosts(): ConfiguredHost[] {
     return this.config.hosts;
   }
 

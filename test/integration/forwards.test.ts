@@ -1,0 +1,253 @@
+/** -L, -R and -D against a real OpenSSH sshd: bytes arrive intact, ports open and close, errors say why. */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import * as net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { makeEngine, eventually, type Engine } from '../fixtures/engine';
+import {
+  echoThrough, httpGet, isListening, readAllFrom, sha256, socksConnect, startEchoServer, startHttpServer,
+  startSinkServer, startSourceServer, type SinkServer, type TestServer,
+} from '../fixtures/servers';
+import { freePort, startSshd, type Sshd } from '../fixtures/sshd';
+
+let sshd: Sshd;
+let engine: Engine;
+let echo: TestServer;
+const listenPorts: number[] = [];
+
+async function port(): Promise<number> {
+  const p = await freePort();
+  listenPorts.push(p);
+  return p;
+}
+
+function roundTrip(socket: net.Socket, data: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('end', () => resolve(Buffer.concat(chunks)));
+    socket.on('error', reject);
+    socket.end(data);
+  });
+}
+
+before(async () => {
+  sshd = await startSshd();
+  engine = makeEngine(sshd);
+  echo = await startEchoServer();
+});
+
+after(async () => {
+  await engine?.dispose();
+  await echo?.close();
+  await sshd?.dispose();
+  for (const p of listenPorts) assert.equal(await isListening(p), false, `port ${p} still listening after dispose`);
+});
+
+describe('-L local forward', () => {
+  test('listens on loopback, logs like OpenSSH and echoes bytes intact', async () => {
+    const p = await port();
+    const snap = await engine.manager.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
+    assert.equal(snap.state, 'listening', snap.error);
+    assert.equal(snap.listenAddress, '127.0.0.1');
+    assert.match(engine.text(), new RegExp(`debug1: Local forwarding listening on 127\\.0\\.0\\.1 port ${p}\\.`));
+    assert.match(engine.text(), new RegExp(`debug1: Local connections to 127\\.0\\.0\\.1:${p} forwarded to remote address 127\\.0\\.0\\.1:${echo.port}`));
+    assert.match(engine.text(), /debug1: Authentication succeeded \(publickey\)\./);
+    const data = randomBytes(64 * 1024);
+    assert.equal(sha256(await echoThrough(p, data)), sha256(data));
+    const after = engine.manager.forwardSnapshot(snap.id);
+    assert.equal(after.totalConnections, 1);
+    assert.equal(after.bytesSent, data.length);
+    assert.equal(after.bytesReceived, data.length);
+    assert.match(engine.text(), /channel \d+: new \[direct-tcpip\] connect from 127\.0\.0\.1 port \d+/);
+  });
+
+  test('1 MiB each way arrives with the same SHA-256', async () => {
+    const sink: SinkServer = await startSinkServer();
+    const payload = randomBytes(1024 * 1024);
+    const source = await startSourceServer(payload);
+    try {
+      const up = await port();
+      const down = await port();
+      await engine.manager.addForward({ host: 'fixture', spec: `${up}:127.0.0.1:${sink.port}`, kind: 'local' });
+      await engine.manager.addForward({ host: 'fixture', spec: `LocalForward ${down} 127.0.0.1:${source.port}` });
+      const s = net.connect(up, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.end(payload);
+      const got = await sink.nextResult();
+      assert.equal(got.bytes, payload.length);
+      assert.equal(got.sha256, sha256(payload));
+      const back = await readAllFrom(down);
+      assert.equal(back.length, payload.length);
+      assert.equal(sha256(back), sha256(payload));
+    } finally {
+      await sink.close();
+      await source.close();
+    }
+  });
+
+  test('stop closes the port, start opens it again and data flows', async () => {
+    const p = await port();
+    const snap = await engine.manager.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
+    assert.equal(await isListening(p), true);
+    const stopped = await engine.manager.toggleForward(snap.id);
+    assert.equal(stopped.state, 'stopped');
+    assert.equal(await isListening(p), false);
+    const started = await engine.manager.toggleForward(snap.id);
+    assert.equal(started.state, 'listening');
+    assert.equal((await echoThrough(p, Buffer.from('again'))).toString(), 'again');
+  });
+
+  test('a destination nobody listens on: the connection is closed and the reason names it as seen from the server', async () => {
+    const dead = await freePort();
+    const p = await port();
+    const snap = await engine.manager.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${dead}` });
+    assert.equal(snap.state, 'listening');
+    const got = await echoThrough(p, Buffer.from('x')).catch(() => Buffer.alloc(0));
+    assert.equal(got.length, 0);
+    const s = await eventually('connection error recorded', () => engine.manager.forwardSnapshot(snap.id).lastConnectionError);
+    assert.match(s, /open failed: connect failed: Connection refused \(127\.0\.0\.1:\d+ as seen from fixture\)/);
+    assert.match(engine.text(), /channel \d+: open failed: connect failed: Connection refused/);
+    assert.equal(engine.manager.forwardSnapshot(snap.id).state, 'listening');
+  });
+
+  test('a port held by another process: the error names the holder and a free port, and nothing is remapped', async () => {
+    const blocker = net.createServer();
+    const p = await port();
+    await new Promise<void>((r) => blocker.listen(p, '127.0.0.1', r));
+    try {
+      const snap = await engine.manager.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
+      assert.equal(snap.state, 'error');
+      assert.match(snap.error!, new RegExp(`Address already in use — 127\\.0\\.0\\.1 port ${p} is held by .*node.* \\(pid ${process.pid}\\)`));
+      assert.match(snap.error!, /pick a free port such as \d+ \(-L 127\.0\.0\.1:\d+:127\.0\.0\.1:\d+\)|pick a free port such as \d+ \(-L \d+:127\.0\.0\.1:\d+\)/);
+      assert.equal(snap.listenPort, undefined);
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+  });
+
+  test('a non-loopback bind is refused unless confirmed', async () => {
+    const p = await port();
+    const refused = await engine.manager.addForward({ host: 'fixture', spec: `-L 0.0.0.0:${p}:127.0.0.1:${echo.port}` });
+    assert.equal(refused.state, 'error');
+    assert.match(refused.error!, /Refusing to listen on 0\.0\.0\.0 port \d+: that lets other machines on your network use this tunnel/);
+    assert.equal(await isListening(p), false);
+    await engine.manager.removeForward(refused.id);
+    const confirmed = await engine.manager.addForward({ host: 'fixture', spec: `-L 0.0.0.0:${p}:127.0.0.1:${echo.port}`, allowNonLoopback: true });
+    assert.equal(confirmed.state, 'listening', confirmed.error);
+    assert.equal(confirmed.listenAddress, '0.0.0.0');
+    await engine.manager.removeForward(confirmed.id);
+    assert.equal(await isListening(p), false);
+  });
+
+  test('the same forward twice is rejected with a message', async () => {
+    const p = await port();
+    await engine.manager.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}`, start: false });
+    await assert.rejects(engine.manager.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` }), /already exists/);
+  });
+
+  test('a bad spec is rejected with a message that shows a valid example', async () => {
+    await assert.rejects(engine.manager.addForward({ host: 'fixture', spec: '-L 70000:db:5432' }), /65535[\s\S]*Example/);
+  });
+});
+
+describe('-R remote forward', () => {
+  test('a fixed port on the server reaches the local echo server', async () => {
+    const p = await port();
+    const snap = await engine.manager.addForward({ host: 'fixture', spec: `-R ${p}:127.0.0.1:${echo.port}` });
+    assert.equal(snap.state, 'listening', snap.error);
+    assert.equal(snap.listenPort, p);
+    const data = randomBytes(200_000);
+    assert.equal(sha256(await echoThrough(p, data)), sha256(data));
+    assert.match(engine.text(), new RegExp(`Remote connections from localhost:${p} forwarded to local address 127\\.0\\.0\\.1:${echo.port}`));
+  });
+
+  test('port 0: the server allocates a port, it is reported and routed', async () => {
+    const http = await startHttpServer('hello through -R');
+    try {
+      const snap = await engine.manager.addForward({ host: 'fixture', spec: `-R 0:127.0.0.1:${http.port}` });
+      assert.equal(snap.state, 'listening', snap.error);
+      assert.ok(snap.listenPort && snap.listenPort > 0);
+      listenPorts.push(snap.listenPort);
+      assert.match(engine.text(), new RegExp(`Allocated port ${snap.listenPort} for remote forward to 127\\.0\\.0\\.1:${http.port}`));
+      const res = await httpGet(snap.listenPort);
+      assert.equal(res.body, 'hello through -R');
+    } finally {
+      await http.close();
+    }
+  });
+
+  test('1 MiB both ways through -R keeps its SHA-256', async () => {
+    const sink = await startSinkServer();
+    const payload = randomBytes(1024 * 1024);
+    const source = await startSourceServer(payload);
+    try {
+      const up = await port();
+      const down = await port();
+      await engine.manager.addForward({ host: 'fixture', spec: `-R ${up}:127.0.0.1:${sink.port}` });
+      await engine.manager.addForward({ host: 'fixture', spec: `RemoteForward ${down} 127.0.0.1:${source.port}` });
+      const s = net.connect(up, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.end(payload);
+      const got = await sink.nextResult();
+      assert.equal(got.sha256, sha256(payload));
+      assert.equal(sha256(await readAllFrom(down)), sha256(payload));
+    } finally {
+      await sink.close();
+      await source.close();
+    }
+  });
+
+  test('stopping removes the listener on the server', async () => {
+    const p = await port();
+    const snap = await engine.manager.addForward({ host: 'fixture', spec: `-R ${p}:127.0.0.1:${echo.port}` });
+    assert.equal(await isListening(p), true);
+    await engine.manager.stopForward(snap.id);
+    await eventually('server listener gone', async () => !(await isListening(p)));
+  });
+
+  test('a port the server cannot bind gives the cause and leaves other tunnels alone', async () => {
+    // Held on every address (dual-stack ::), so sshd can bind neither 127.0.0.1 nor ::1.
+    const blocker = net.createServer();
+    const p = await port();
+    await new Promise<void>((r) => blocker.listen({ port: p, host: '::', ipv6Only: false }, r));
+    try {
+      const snap = await engine.manager.addForward({ host: 'fixture', spec: `-R ${p}:127.0.0.1:${echo.port}` });
+      assert.equal(snap.state, 'error');
+      assert.match(snap.error!, new RegExp(`remote port forwarding failed for listen port ${p} — sshd on fixture refused to listen`));
+      const other = engine.manager.snapshot().hosts[0].forwards.filter((f) => f.state === 'listening');
+      assert.ok(other.length > 0);
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+  });
+
+  test('a remote SOCKS forward (-R port without target) connects from this side', async () => {
+    const p = await port();
+    const snap = await engine.manager.addForward({ host: 'fixture', spec: `-R ${p}` });
+    assert.equal(snap.state, 'listening', snap.error);
+    const s = await socksConnect(p, '127.0.0.1', echo.port, 5);
+    assert.equal((await roundTrip(s, Buffer.from('remote socks'))).toString(), 'remote socks');
+  });
+});
+
+describe('-D dynamic forward', () => {
+  test('SOCKS5 with a domain name, an IPv4 address, and SOCKS4a', async () => {
+    const p = await port();
+    const snap = await engine.manager.addForward({ host: 'fixture', spec: `-D ${p}` });
+    assert.equal(snap.state, 'listening', snap.error);
+    assert.match(engine.text(), new RegExp(`Local dynamic forwarding listening on 127\\.0\\.0\\.1 port ${p}\\.`));
+    for (const [host, version] of [['localhost', 5], ['127.0.0.1', 5], ['localhost', 4]] as const) {
+      const s = await socksConnect(p, host, echo.port, version);
+      const data = randomBytes(10_000);
+      assert.equal(sha256(await roundTrip(s, data)), sha256(data), `SOCKS${version} to ${host}`);
+    }
+  });
+
+  test('a refused destination is answered with a SOCKS failure', async () => {
+    const p = await port();
+    await engine.manager.addForward({ host: 'fixture', spec: `DynamicForward ${p}` });
+    const dead = await freePort();
+    await assert.rejects(socksConnect(p, '127.0.0.1', dead, 5), /connect failed \(reply 0x5\)/);
+  });
+});
