@@ -193,6 +193,17 @@ export class KnownHosts {
   }
 
   /**
+   * Every line recorded for this host and port (like `ssh-keygen -F`), including @revoked and
+   * @cert-authority lines, in file order.
+   */
+  lookup(host: string, port: number): (KnownHostMatch & { marker?: 'revoked' | 'cert-authority' })[] {
+    const name = knownHostsName(host, port);
+    return this.entries
+      .filter((e) => entryMatches(e, name))
+      .map((e) => (e.marker === 'none' ? toMatch(e) : { ...toMatch(e), marker: e.marker as 'revoked' | 'cert-authority' }));
+  }
+
+  /**
    * Looks up the key a server sent, like OpenSSH: 'revoked' if an @revoked line for this host has
    * this key (wins over everything), 'known' if a line for this host has it, 'changed' if a line
    * for this host has another key of the same type, else 'unknown' (including when only keys of

@@ -5,13 +5,15 @@
  * What `ssh-config` (npm) does for us: it splits a line into keyword, separator and value, strips
  * double quotes, tokenises multi-value keywords (Host, Match, UserKnownHostsFile, Include, ...) and
  * recognises comments. We feed it ONE LINE AT A TIME, because on a whole file it throws at the first
- * unterminated quote (losing every host) and it keeps no line numbers.
+ * unterminated quote (losing every host) and it keeps no line numbers. Match lines are split by our
+ * own argv_split-like splitter, because ssh-config throws on criteria that don't come in pairs.
  *
  * What we add by hand, and why:
  * - `Include` (ssh-config leaves it as a plain directive): `~`, `${ENV}`, paths relative to ~/.ssh,
  *   `*`/`?` globs (sorted like glob(3), hidden files only when the pattern starts with `.`),
  *   includes inside Host/Match blocks (conditional, as in OpenSSH), loop detection and a depth limit
- *   of 16 like OpenSSH's READCONF_MAX_DEPTH.
+ *   of 16 like OpenSSH's READCONF_MAX_DEPTH. Only regular files are read (never a FIFO or device),
+ *   at most 1 MiB each and 512 in all, so a mistaken `Include` cannot hang or exhaust memory.
  * - `ssh -G` semantics (ssh-config's `compute()` is not used: it runs `Match exec` through a shell and
  *   calls nslookup, and its matching differs from OpenSSH): first value wins; `Host` patterns are
  *   space-separated and matched case-sensitively against the name as typed, a matching `!pattern`
@@ -27,8 +29,8 @@
  *   GlobalKnownHostsFile and IdentityAgent. Tokens: `%%` `%C` (SHA-1 of %l%h%p%r%j) `%d` (local home)
  *   `%h` (remote host name) `%i` (local uid) `%j` (ProxyJump) `%k` (HostKeyAlias or original host)
  *   `%L` (short local host name) `%l` (local host name) `%n` (host as typed) `%p` (port) `%r` (remote
- *   user) `%u` (local user). HostName takes `%h` and `%%` only. Unknown tokens are left as written
- *   and reported.
+ *   user) `%u` (local user). HostName takes `%h` and `%%` only. A value with an unknown token is
+ *   reported and ignored (ssh refuses to connect with it).
  *
  * Nothing here throws on a malformed file: every line it can read counts, every line it can't is a
  * `ConfigProblem` with file and line.
@@ -1071,7 +1073,7 @@ function expandHostNameTokens(value: string, host: string): string {
   return expandPercent(value, { '%': '%', h: host });
 }
 
-/** Replaces %x tokens; unknown ones are left as written (they were reported when the file was read). */
+/** Replaces %x tokens; unknown ones are left as written (values with them were refused when read). */
 function expandPercent(value: string, tokens: Record<string, string>): string {
   return value.replace(/%(.?)/gs, (whole, t: string) => (t !== '' && Object.prototype.hasOwnProperty.call(tokens, t) ? tokens[t] : whole));
 }
