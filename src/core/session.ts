@@ -4,14 +4,18 @@
  * and reconnection with backoff (1 s doubling to 60 s, never giving up) while anything still wants
  * the connection. Forwards subscribe to `onReady` to re-create themselves after every reconnect.
  */
-import { Client, type ClientChannel, type TcpConnectionDetails } from 'ssh2';
+import { Client, type Algorithms, type ClientChannel, type TcpConnectionDetails } from 'ssh2';
 import { createAuth } from './auth';
 import { Emitter, type Disposable } from './emitter';
 import { TunnelError, describeConnectionError } from './errors';
 import { checkHostKey } from './hostKeyPolicy';
 import type { Log } from './log';
 import type { Prompter, SessionState } from './model';
-import type { ResolvedHost } from './sshConfig';
+import { matchPattern, type ResolvedHost } from './sshConfig';
+
+// ssh2's own cipher lists (internal module; bundled together with ssh2, so the same instance).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { DEFAULT_CIPHER, SUPPORTED_CIPHER } = require('ssh2/lib/protocol/constants.js') as { DEFAULT_CIPHER: string[]; SUPPORTED_CIPHER: string[] };
 
 const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
@@ -346,7 +350,9 @@ export class SshSession implements Disposable {
       if (sock) log.debug1(`Connecting to ${host.hostName} port ${host.port} through ProxyJump.`);
       else log.debug1(`Connecting to ${name} [${host.hostName}] port ${host.port}.`);
       try {
+        const algorithms = cipherAlgorithms(host, log);
         client.connect({
+          algorithms,
           host: host.hostName,
           port: host.port,
           username: host.user,
@@ -401,4 +407,36 @@ export class SshSession implements Disposable {
     this.changeEmitter.dispose();
     this.routes.clear();
   }
+}
+
+/**
+ * The ssh config's `Ciphers` as ssh2's cipher list, with OpenSSH's syntax: a list replaces the
+ * defaults, `+list` appends to them, `-list` removes from them, `^list` puts them first; names may
+ * use `*` and `?` wildcards. Ciphers ssh2 does not implement are skipped (and logged); a list that
+ * leaves none is a configuration error. Undefined (ssh2's defaults) when the config sets none.
+ */
+export function cipherAlgorithms(host: ResolvedHost, log: Log): Algorithms | undefined {
+  const value = host.options.ciphers?.trim();
+  if (!value) return undefined;
+  const op = /^[+\-^]/.test(value) ? value[0] : '';
+  const patterns = value.slice(op ? 1 : 0).split(',').map((p) => p.trim()).filter(Boolean);
+  const matching = (p: string): string[] => SUPPORTED_CIPHER.filter((c) => matchPattern(c, p));
+  const listed: string[] = [];
+  for (const p of patterns) {
+    const found = matching(p);
+    if (!found.length) log.debug1(`Ciphers: ${p} is not supported by SSH Tunnels (ssh2); skipped.`);
+    for (const c of found) if (!listed.includes(c)) listed.push(c);
+  }
+  let list: string[];
+  switch (op) {
+    case '+': list = [...DEFAULT_CIPHER, ...listed.filter((c) => !DEFAULT_CIPHER.includes(c))]; break;
+    case '-': list = DEFAULT_CIPHER.filter((c) => !listed.includes(c)); break;
+    case '^': list = [...listed, ...DEFAULT_CIPHER.filter((c) => !listed.includes(c))]; break;
+    default: list = listed;
+  }
+  if (!list.length) {
+    throw new Error(`Ciphers ${value} (ssh config for ${host.alias}) leaves no cipher SSH Tunnels supports; supported: ${SUPPORTED_CIPHER.join(',')}.`);
+  }
+  log.debug2(`ciphers: ${list.join(',')}`);
+  return { cipher: list as NonNullable<Algorithms['cipher']> };
 }
