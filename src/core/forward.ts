@@ -84,7 +84,9 @@ export abstract class Forward implements Disposable {
         this.onSessionLost();
       }),
       this.session.onReady(() => {
-        if (this.active) this.onSessionReady();
+        // While starting, open() is itself waiting for this connection and sets the forward up on
+        // it; doing it here too would ask twice (for -R, the second request fails: port in use).
+        if (this.active && this._state !== 'starting') this.onSessionReady();
       }),
       this.session.onChange(() => {
         const s = this.session;
