@@ -4,10 +4,12 @@
  * and reconnection with backoff (1 s doubling to 60 s, never giving up) while anything still wants
  * the connection. Forwards subscribe to `onReady` to re-create themselves after every reconnect.
  */
+import * as net from 'node:net';
 import { Client, type Algorithms, type ClientChannel, type TcpConnectionDetails } from 'ssh2';
 import { createAuth } from './auth';
 import { Emitter, type Disposable } from './emitter';
 import { TunnelError, describeConnectionError } from './errors';
+import { coalesceWrites } from './writeCoalescing';
 import { checkHostKey } from './hostKeyPolicy';
 import type { Log } from './log';
 import type { Prompter, SessionState } from './model';
@@ -356,7 +358,8 @@ export class SshSession implements Disposable {
           host: host.hostName,
           port: host.port,
           username: host.user,
-          sock,
+          // Our own socket, so that the three writes ssh2 makes per packet go out as one.
+          sock: sock ?? coalesceWrites(net.connect({ host: host.hostName, port: host.port, noDelay: true })),
           readyTimeout: 0,
           keepaliveInterval: host.serverAliveInterval * 1000,
           keepaliveCountMax: host.serverAliveCountMax,
