@@ -1,0 +1,41 @@
+/**
+ * The elements of the SSH Tunnels tree. They are what a command receives when it runs from the
+ * tree (inline action or context menu), so they are plain data that name what they show.
+ */
+import type { ConnectionSnapshot, ForwardSnapshot, HostSnapshot } from '../core/model';
+import type { TunnelManager } from '../core/tunnelManager';
+
+/** A host from the ssh config, as the manager lists it. */
+export type HostEntry = ReturnType<TunnelManager['configuredHosts']>[number];
+type ConfigProblem = ReturnType<TunnelManager['configProblems']>[number];
+
+export interface HostNode {
+  readonly type: 'host';
+  readonly alias: string;
+  /** From the ssh config, when the host is configured there. */
+  readonly entry?: HostEntry;
+  /** From the manager, when it has a session (connected or not) for the host. */
+  readonly host?: HostSnapshot;
+}
+
+export interface TunnelNode {
+  readonly type: 'tunnel';
+  readonly forward: ForwardSnapshot;
+}
+
+export interface ConnectionNode {
+  readonly type: 'connection';
+  readonly forwardId: string;
+  readonly connection: ConnectionSnapshot;
+}
+
+export interface ProblemsNode {
+  readonly type: 'problems';
+  readonly problems: readonly ConfigProblem[];
+}
+
+export type TreeNode = HostNode | TunnelNode | ConnectionNode | ProblemsNode;
+
+export function isNode<T extends TreeNode['type']>(value: unknown, type: T): value is Extract<TreeNode, { type: T }> {
+  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type;
+}

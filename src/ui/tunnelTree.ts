@@ -1,0 +1,147 @@
+/**
+ * The `sshTunnels.hosts` tree: hosts (from the ssh config, and any with tunnels) → tunnels → live
+ * connections. It redraws only when the manager reports a change, never by polling. Items carry
+ * stable ids so expansion survives redraws; `contextValue`s drive the menus in package.json:
+ * `host.connected` / `host.disconnected`, `tunnel.<kind>.<state>`, `connection`, `problems`.
+ */
+import * as vscode from 'vscode';
+import type { ForwardSnapshot, ManagerSnapshot } from '../core/model';
+import type { TunnelManager } from '../core/tunnelManager';
+import {
+  connectionText, forwardDescription, forwardIcon, forwardName, formatTraffic, hostDescription, hostIcon,
+  routeViaText, sshCommandLine, stateWord,
+} from './describe';
+import type { ConnectionNode, HostNode, ProblemsNode, TreeNode, TunnelNode } from './treeNodes';
+
+function time(ms: number): string {
+  return new Date(ms).toLocaleTimeString();
+}
+
+function tunnelTooltip(f: ForwardSnapshot): vscode.MarkdownString {
+  const md = new vscode.MarkdownString();
+  md.appendMarkdown('**').appendText(forwardName(f)).appendMarkdown('**  \n');
+  md.appendText(`${stateWord(f.state)} since ${time(f.since)} — ${routeViaText(f)}`).appendMarkdown('  \n');
+  if (f.totalConnections > 0) {
+    md.appendText(`Traffic ${formatTraffic(f.bytesSent, f.bytesReceived)} in ${f.totalConnections} connection(s), ${f.connections.length} open`)
+      .appendMarkdown('  \n');
+  }
+  if (f.error) md.appendMarkdown('\n\n$(error) ').appendText(f.error);
+  if (f.lastConnectionError) md.appendMarkdown('\n\n$(warning) Last connection: ').appendText(f.lastConnectionError);
+  md.appendMarkdown('\n\nOpenSSH equivalent:\n').appendCodeblock(sshCommandLine(f), 'sh');
+  md.supportThemeIcons = true;
+  return md;
+}
+
+export class TunnelTree implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
+  private snapshot: ManagerSnapshot;
+  private readonly changeEmitter = new vscode.EventEmitter<TreeNode | undefined>();
+  private readonly subscription: { dispose(): void };
+  private hasTunnels: boolean | undefined;
+  readonly onDidChangeTreeData = this.changeEmitter.event;
+
+  constructor(private readonly manager: TunnelManager) {
+    this.snapshot = manager.snapshot();
+    this.subscription = manager.onDidChange((snapshot) => {
+      this.snapshot = snapshot;
+      this.updateContextKeys();
+      this.changeEmitter.fire(undefined);
+    });
+    this.updateContextKeys();
+  }
+
+  /** `sshTunnels.hasTunnels` hides the palette's tunnel commands while there is nothing to act on. */
+  private updateContextKeys(): void {
+    const has = this.snapshot.hosts.some((h) => h.forwards.length > 0);
+    if (has === this.hasTunnels) return;
+    this.hasTunnels = has;
+    void vscode.commands.executeCommand('setContext', 'sshTunnels.hasTunnels', has);
+  }
+
+  getChildren(node?: TreeNode): TreeNode[] {
+    if (!node) return this.roots();
+    if (node.type === 'host') return (node.host?.forwards ?? []).map((forward): TunnelNode => ({ type: 'tunnel', forward }));
+    if (node.type === 'tunnel') {
+      return node.forward.connections.map((connection): ConnectionNode => ({ type: 'connection', forwardId: node.forward.id, connection }));
+    }
+    return [];
+  }
+
+  private roots(): TreeNode[] {
+    const sessions = new Map(this.snapshot.hosts.map((h) => [h.alias, h]));
+    const configured = this.manager.configuredHosts().filter((e) => !/[*?!]/.test(e.alias));
+    const hosts: HostNode[] = configured.map((entry) => ({ type: 'host', alias: entry.alias, entry, host: sessions.get(entry.alias) }));
+    for (const host of this.snapshot.hosts) {
+      if (!configured.some((e) => e.alias === host.alias)) hosts.push({ type: 'host', alias: host.alias, host });
+    }
+    // Hosts with tunnels first, the rest in ssh config order.
+    const ordered = [...hosts.filter((h) => h.host?.forwards.length), ...hosts.filter((h) => !h.host?.forwards.length)];
+    const problems = this.manager.configProblems();
+    return problems.length ? [{ type: 'problems', problems } satisfies ProblemsNode, ...ordered] : ordered;
+  }
+
+  getTreeItem(node: TreeNode): vscode.TreeItem {
+    switch (node.type) {
+      case 'host': return this.hostItem(node);
+      case 'tunnel': return this.tunnelItem(node.forward);
+      case 'connection': return this.connectionItem(node);
+      case 'problems': return this.problemsItem(node);
+    }
+  }
+
+  private hostItem(node: HostNode): vscode.TreeItem {
+    const h = node.host;
+    const state = h?.state ?? 'disconnected';
+    const item = new vscode.TreeItem(node.alias, h?.forwards.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    // A host's id changes when it gets its first tunnel: VS Code keeps a known item's collapsed
+    // state, so a host that had no children would otherwise hide its new tunnel.
+    item.id = `host:${node.alias}${h?.forwards.length ? ':tunnels' : ''}`;
+    item.description = hostDescription(h ?? node.entry ?? {});
+    item.iconPath = hostIcon(state);
+    item.contextValue = state === 'disconnected' ? 'host.disconnected' : 'host.connected';
+    const md = new vscode.MarkdownString();
+    md.appendMarkdown('**').appendText(node.alias).appendMarkdown('** ').appendText(String(item.description)).appendMarkdown('  \n');
+    md.appendText(`SSH connection: ${state}${h ? ` since ${time(h.since)}` : ''}`);
+    if (h?.nextAttemptAt) md.appendText(` — next attempt at ${time(h.nextAttemptAt)}`);
+    if (h?.error) md.appendMarkdown('\n\n').appendText(h.error);
+    if (node.entry) md.appendMarkdown('\n\n').appendText(`Defined in ${node.entry.file} line ${node.entry.line}`);
+    item.tooltip = md;
+    return item;
+  }
+
+  private tunnelItem(f: ForwardSnapshot): vscode.TreeItem {
+    const item = new vscode.TreeItem(forwardName(f), f.connections.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    item.id = `tunnel:${f.id}`;
+    item.description = forwardDescription(f);
+    item.iconPath = forwardIcon(f.state);
+    item.contextValue = `tunnel.${f.kind}.${f.state}`;
+    item.tooltip = tunnelTooltip(f);
+    return item;
+  }
+
+  private connectionItem(node: ConnectionNode): vscode.TreeItem {
+    const c = node.connection;
+    const item = new vscode.TreeItem(connectionText(c), vscode.TreeItemCollapsibleState.None);
+    item.id = `connection:${node.forwardId}:${c.id}`;
+    item.description = formatTraffic(c.bytesSent, c.bytesReceived);
+    item.iconPath = new vscode.ThemeIcon('arrow-swap');
+    item.contextValue = 'connection';
+    item.tooltip = `Open since ${time(c.openedAt)}`;
+    return item;
+  }
+
+  private problemsItem(node: ProblemsNode): vscode.TreeItem {
+    const n = node.problems.length;
+    const item = new vscode.TreeItem(`ssh config: ${n} problem${n === 1 ? '' : 's'}`, vscode.TreeItemCollapsibleState.None);
+    item.id = 'problems';
+    item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+    item.contextValue = 'problems';
+    item.tooltip = node.problems.map((p) => `${p.file} line ${p.line}: ${p.message}`).join('\n');
+    item.command = { command: 'sshTunnels.openSshConfig', title: 'Open SSH Config' };
+    return item;
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.changeEmitter.dispose();
+  }
+}
