@@ -1,7 +1,8 @@
 /**
- * The "SSH Tunnels" log output channel. Core lines go to VS Code's levels (error → error,
- * info/verbose → info, debug1/debug2 → debug, debug3 → trace) and the core log's level follows the
- * channel's ("Set Log Level…"), so Trace shows ssh2's protocol debug (from the next connection on).
+ * The "SSH Tunnels" log output channel. At VS Code's default level (Info) it reads like `ssh -v`:
+ * core lines up to debug1 are shown (error → error, info/verbose/debug1 → info); Debug adds
+ * debug2 (`-vv`) and Trace adds debug3 with ssh2's protocol debug (`-vvv`, from the next connection
+ * on). The core log's level follows the channel's ("Set Log Level…").
  */
 import * as vscode from 'vscode';
 import type { Log, LogLevel, LogLine } from '../core/log';
@@ -10,7 +11,7 @@ function coreLevel(level: vscode.LogLevel): LogLevel {
   switch (level) {
     case vscode.LogLevel.Trace: return 'debug3';
     case vscode.LogLevel.Debug: return 'debug2';
-    case vscode.LogLevel.Info: return 'verbose';
+    case vscode.LogLevel.Info: return 'debug1';
     case vscode.LogLevel.Warning: return 'info';
     default: return 'error';
   }
@@ -35,8 +36,8 @@ export class LogChannel implements vscode.Disposable {
     switch (line.level) {
       case 'error': return c.error(line.text);
       case 'info':
-      case 'verbose': return /^Warning:/.test(line.text) ? c.warn(line.text) : c.info(line.text);
-      case 'debug1':
+      case 'verbose':
+      case 'debug1': return /^Warning:/.test(line.text) ? c.warn(line.text) : c.info(line.text);
       case 'debug2': return c.debug(line.text);
       case 'debug3': return c.trace(line.text);
     }
