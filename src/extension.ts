@@ -11,7 +11,7 @@ import type { UiContext } from './ui/context';
 import { LogChannel } from './ui/logChannel';
 import { VsCodePrompter } from './ui/prompter';
 import { SavedTunnels } from './ui/savedTunnels';
-import { SECTION, managerOptions, readSettings, updateOptions } from './ui/settings';
+import { SECTION, engineSettings, managerOptions, readSettings } from './ui/settings';
 import { StatusBar } from './ui/statusBar';
 import { TunnelTree } from './ui/tunnelTree';
 
@@ -34,8 +34,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const logChannel = new LogChannel(log);
   let settings = readSettings();
   const prompter = new VsCodePrompter(context.secrets, (alias) => m.resolveHost(alias));
-  const options = managerOptions(settings, log, prompter);
-  const m = new TunnelManager(options);
+  const m: TunnelManager = new TunnelManager(managerOptions(settings, log, prompter));
   const saved = new SavedTunnels(m, (problems) => reportRestoreProblems(log, logChannel, problems));
   const ui: UiContext = { manager: m, saved, logChannel, settings: () => settings };
   const tree = new TunnelTree(m);
@@ -58,7 +57,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration(SECTION)) return;
       settings = readSettings();
-      if (updateOptions(options, settings)) m.reloadConfig();
+      m.updateOptions(engineSettings(settings));
       if (e.affectsConfiguration(`${SECTION}.tunnels`)) void saved.sync();
     }),
   );

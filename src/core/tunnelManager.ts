@@ -34,6 +34,9 @@ export interface ManagerOptions {
   homeDir?: string;
 }
 
+/** The options a UI may change while the manager runs (everything but log and prompter). */
+export type EngineSettings = Omit<ManagerOptions, 'log' | 'prompter'>;
+
 export interface AddForwardRequest {
   /** An ssh config alias or a destination such as `user@host:2222`. */
   host: string;
@@ -62,7 +65,7 @@ interface HostRecord {
 }
 
 export class TunnelManager implements Disposable {
-  private readonly opts: ManagerOptions;
+  private opts: ManagerOptions;
   private readonly log: Log;
   private config: SshConfig;
   private readonly hosts = new Map<string, HostRecord>();
@@ -105,6 +108,18 @@ export class TunnelManager implements Disposable {
       }
     }
     this.changed();
+  }
+
+  /**
+   * Applies changed settings: the ssh config is re-read and new connections use them; connections
+   * that are up keep theirs until they reconnect. Returns whether anything changed.
+   */
+  updateOptions(settings: EngineSettings): boolean {
+    const keys = Object.keys(settings) as (keyof EngineSettings)[];
+    if (!keys.some((k) => this.opts[k] !== settings[k])) return false;
+    this.opts = { ...this.opts, ...settings };
+    this.reloadConfig();
+    return true;
   }
 
   /** The effective settings for a host, like `ssh -G`. Throws a TunnelError for a bad destination. */

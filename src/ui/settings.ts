@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Log } from '../core/log';
 import type { Prompter } from '../core/model';
-import type { ManagerOptions } from '../core/tunnelManager';
+import type { EngineSettings, ManagerOptions } from '../core/tunnelManager';
 
 export const SECTION = 'sshTunnels';
 
@@ -68,7 +68,7 @@ export async function writeSavedTunnels(tunnels: SavedTunnel[]): Promise<void> {
 }
 
 /** The engine options that follow from the settings (everything but log and prompter). */
-export function engineSettings(s: Settings): Omit<ManagerOptions, 'log' | 'prompter'> {
+export function engineSettings(s: Settings): EngineSettings {
   return {
     configFile: s.configFile,
     knownHostsFile: s.knownHostsFile,
@@ -80,18 +80,4 @@ export function engineSettings(s: Settings): Omit<ManagerOptions, 'log' | 'promp
 
 export function managerOptions(s: Settings, log: Log, prompter: Prompter): ManagerOptions {
   return { log, prompter, ...engineSettings(s) };
-}
-
-/**
- * Applies changed settings to a running manager's options. The manager reads its options object
- * whenever it resolves a host, so updating that object in place and reloading the config makes new
- * connections use the new settings; connections that are up keep theirs until they reconnect.
- * Returns whether anything changed.
- */
-export function updateOptions(options: ManagerOptions, s: Settings): boolean {
-  const next = engineSettings(s);
-  const keys = Object.keys(next) as (keyof typeof next)[];
-  const changed = keys.some((k) => options[k] !== next[k]);
-  Object.assign(options, next);
-  return changed;
 }
