@@ -112,7 +112,7 @@ export abstract class Forward implements Disposable {
   }
 
   /** Puts the forward in `error` and releases everything it holds. */
-  protected fail(err: TunnelError): void {
+  fail(err: TunnelError): void {
     if (this._state === 'error' && this._error === err.message) return;
     void this.teardown();
     this.log.error(err.message);

@@ -192,8 +192,24 @@ export class TunnelManager implements Disposable {
     forward.onChange(() => this.changed());
     rec.forwards.push(forward);
     this.changed();
-    if (req.start !== false) await forward.start().catch(() => undefined);
+    if (req.start !== false) await this.start(forward);
     return forward.snapshot();
+  }
+
+  /** Starts a forward unless one of ours already listens on its port (that would only say "in use by us"). */
+  private async start(forward: Forward): Promise<void> {
+    if (forward.active) return;
+    const port = forward.spec.bindPort;
+    const clash = port === 0 ? undefined : [...this.hosts.values()].flatMap((r) => r.forwards).find((f) =>
+      f !== forward && f.active && f.spec.bindPort === port &&
+      (forward.spec.kind === 'remote' ? f.spec.kind === 'remote' && f.host === forward.host : f.spec.kind !== 'remote'));
+    if (clash) {
+      forward.fail(new TunnelError(
+        `Port ${port} is already used by your tunnel ${clash.label ? `"${clash.label}" (${clash.sshFlag})` : clash.sshFlag} on ${clash.host}. Stop that tunnel, or pick another port.`,
+        true, 'PORT_USED_BY_TUNNEL'));
+      return;
+    }
+    await forward.start().catch(() => undefined);
   }
 
   private find(id: string): { rec: HostRecord; forward: Forward } | undefined {
@@ -213,7 +229,7 @@ export class TunnelManager implements Disposable {
   /** Starts a forward; resolves with its snapshot (state `error` with the reason on failure). */
   async startForward(id: string): Promise<ForwardSnapshot> {
     const { forward } = this.get(id);
-    await forward.start().catch(() => undefined);
+    await this.start(forward);
     return forward.snapshot();
   }
 

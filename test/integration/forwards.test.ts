@@ -251,3 +251,15 @@ describe('-D dynamic forward', () => {
     await assert.rejects(socksConnect(p, '127.0.0.1', dead, 5), /connect failed \(reply 0x5\)/);
   });
 });
+
+describe('tunnels that clash', () => {
+  test('a second forward on a port one of ours listens on names our tunnel, not "another process"', async () => {
+    const p = await port();
+    const first = await engine.manager.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}`, label: 'first' });
+    assert.equal(first.state, 'listening');
+    const second = await engine.manager.addForward({ host: 'fixture', spec: `-D ${p}` });
+    assert.equal(second.state, 'error');
+    assert.match(second.error!, new RegExp(`Port ${p} is already used by your tunnel "first" \\(-L ${p}:127\\.0\\.0\\.1:\\d+\\) on fixture\\. Stop that tunnel, or pick another port\\.`));
+    assert.equal((await echoThrough(p, Buffer.from('first still works'))).toString(), 'first still works');
+  });
+});
