@@ -15,9 +15,12 @@ import type { Log } from './log';
 import type { Prompter, SessionState } from './model';
 import { matchPattern, type ResolvedHost } from './sshConfig';
 
-// ssh2's own cipher lists (internal module; bundled together with ssh2, so the same instance).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// ssh2 internals (bundled together with ssh2, so the same instances; ssh2's version is pinned):
+// its cipher lists, and its packet sender for SSH_MSG_IGNORE, which it has no public call for.
+/* eslint-disable @typescript-eslint/no-require-imports */
 const { DEFAULT_CIPHER, SUPPORTED_CIPHER } = require('ssh2/lib/protocol/constants.js') as { DEFAULT_CIPHER: string[]; SUPPORTED_CIPHER: string[] };
+const { sendPacket } = require('ssh2/lib/protocol/utils.js') as { sendPacket: (proto: unknown, packet: Buffer) => boolean };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
@@ -329,6 +332,7 @@ export class SshSession implements Disposable {
         if (settled) return;
         settled = true;
         client.setNoDelay(true);
+        tcp?.start(client);
         log.debug1(`Authentication succeeded (${auth.current ?? 'none'}).`);
         log.debug1(`Authenticated to ${host.hostName} ([${host.hostName}]:${host.port}) using "${auth.current ?? 'none'}".`);
         resolve(client);
@@ -351,15 +355,17 @@ export class SshSession implements Disposable {
 
       if (sock) log.debug1(`Connecting to ${host.hostName} port ${host.port} through ProxyJump.`);
       else log.debug1(`Connecting to ${name} [${host.hostName}] port ${host.port}.`);
+      let tcp: PromptAcks | undefined;
       try {
         const algorithms = cipherAlgorithms(host, log);
+        if (!sock) tcp = new PromptAcks(net.connect({ host: host.hostName, port: host.port, noDelay: true }));
         client.connect({
           algorithms,
           host: host.hostName,
           port: host.port,
           username: host.user,
           // Our own socket, so that the three writes ssh2 makes per packet go out as one.
-          sock: sock ?? coalesceWrites(net.connect({ host: host.hostName, port: host.port, noDelay: true })),
+          sock: sock ?? tcp?.socket,
           readyTimeout: 0,
           keepaliveInterval: host.serverAliveInterval * 1000,
           keepaliveCountMax: host.serverAliveCountMax,
@@ -442,4 +448,62 @@ export function cipherAlgorithms(host: ResolvedHost, log: Log): Algorithms | und
   }
   log.debug2(`ciphers: ${list.join(',')}`);
   return { cipher: list as NonNullable<Algorithms['cipher']> };
+}
+
+/** Reads shorter than one channel packet are not bulk transfer: the kernel will not ACK them at once. */
+const SHORT_READ = 32 * 1024;
+const SSH_MSG_IGNORE = 2;
+
+interface PacketWriter { allocStart: number; alloc(n: number): Buffer; finalize(packet: Buffer): Buffer }
+
+/**
+ * The TCP connection to an SSH server: writes coalesced (coalesceWrites), and reads acknowledged
+ * promptly. sshd writes with Nagle's algorithm on (it sets TCP_NODELAY only for sessions with a
+ * pty), so a small packet it sends while an earlier one is unacknowledged waits for our ACK, which
+ * Linux delays up to 40 ms when we have nothing to send back. That happens on every forwarded -R
+ * connection: the server's CHANNEL_CLOSE answers ours and needs no reply, so the CHANNEL_OPEN of
+ * the next connection waited ~45 ms (OpenSSH's `ssh -N -R` has the same stall). After a short read
+ * we did not answer by the next turn of the event loop, we send SSH_MSG_IGNORE (a no-op every SSH
+ * implementation must accept): its segment carries the ACK at once. Bulk reads (≥ 32 KiB) are
+ * ACKed by the kernel anyway and never trigger it.
+ */
+class PromptAcks {
+  readonly socket: net.Socket;
+  private writes = 0;
+  private pending = false;
+  private mark = 0;
+  private writer: { proto: unknown; w: PacketWriter } | undefined;
+
+  constructor(socket: net.Socket) {
+    this.socket = coalesceWrites(socket, () => { this.writes++; });
+  }
+
+  /** Called once authenticated: from now on short unanswered reads get an IGNORE. */
+  start(client: Client): void {
+    const proto = (client as unknown as { _protocol?: { _packetRW?: { write?: PacketWriter } } })._protocol;
+    const w = proto?._packetRW?.write;
+    if (!proto || typeof w?.alloc !== 'function' || typeof w.finalize !== 'function' || typeof sendPacket !== 'function') return;
+    this.writer = { proto, w };
+    this.socket.on('data', (d: Buffer) => {
+      if (d.length >= SHORT_READ || this.pending) return;
+      this.pending = true;
+      this.mark = this.writes;
+      setImmediate(this.check);
+    });
+  }
+
+  private readonly check = (): void => {
+    this.pending = false;
+    if (this.writes !== this.mark || !this.writer || this.socket.destroyed || !this.socket.writable) return;
+    try {
+      const { proto, w } = this.writer;
+      const p = w.allocStart;
+      const packet = w.alloc(1 + 4);
+      packet[p] = SSH_MSG_IGNORE;
+      packet.writeUInt32BE(0, p + 1);
+      sendPacket(proto, w.finalize(packet));
+    } catch {
+      this.writer = undefined; // ssh2 changed under us: stop nudging rather than break the connection
+    }
+  };
 }

@@ -1,12 +1,12 @@
 /**
  * Sends every write a socket gets within one tick as one writev: corks on the first write and
  * uncorks on the next tick. ssh2 without its native addon (as bundled) writes each SSH packet in
- * three pieces (length, ciphertext, MAC) and a forward writes each 32 KiB channel packet on its
- * own; with TCP_NODELAY each write would be a syscall and a TCP segment of its own.
+ * three pieces (length, ciphertext, MAC); with TCP_NODELAY each would be a syscall and a TCP
+ * segment of its own. `onWrite` is told of every write (see session.ts, promptAcks).
  */
 import type { Socket } from 'node:net';
 
-export function coalesceWrites(sock: Socket): Socket {
+export function coalesceWrites(sock: Socket, onWrite?: () => void): Socket {
   const write = sock.write;
   let corked = false;
   const flush = (): void => {
@@ -14,6 +14,7 @@ export function coalesceWrites(sock: Socket): Socket {
     sock.uncork();
   };
   sock.write = function (this: Socket, ...args: unknown[]): boolean {
+    onWrite?.();
     if (!corked) {
       corked = true;
       sock.cork();
