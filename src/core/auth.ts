@@ -167,7 +167,7 @@ export function createAuth(host: ResolvedHost, displayName: string, log: Log, pr
           cancelled = true;
         }
         if (method) {
-          if (method.type !== 'agent' || index === 1) log.debug1(`Next authentication method: ${step.method}`);
+          log.debug1(`Next authentication method: ${step.method}`);
           return next(method);
         }
       }
