@@ -1,0 +1,238 @@
+/**
+ * TunnelManager's surface, with the engine running in a worker thread: every byte a forward moves
+ * (and ssh2's pure-JS crypto for it) costs time on the worker's thread instead of the extension
+ * host's. Commands are posted to the worker; snapshots come back on every change and with every
+ * reply, so the synchronous reads (`snapshot()`, `forwardSnapshot()`) answer from a cache that is
+ * never older than the last reply. Config reads (`configuredHosts()`, `resolveHost()`, ...) are
+ * answered on this thread from the same ssh config. Log lines and prompts come back to the
+ * caller's Log and Prompter.
+ *
+ * Wiring (extension): bundle src/core/worker/workerMain.ts as a second esbuild entry point
+ * (dist/engineWorker.js) and construct `new EngineClient({ ...managerOptions, workerPath:
+ * path.join(__dirname, 'engineWorker.js') })` where the extension now constructs TunnelManager.
+ */
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { Emitter, type Disposable } from '../emitter';
+import { TunnelError } from '../errors';
+import { Log, type LogLevel } from '../log';
+import type { ForwardSnapshot, HostSnapshot, ManagerSnapshot, Prompter } from '../model';
+import type { ConfigProblem, ConfiguredHost, ResolvedHost } from '../sshConfig';
+import { TunnelManager, type AddForwardRequest, type ManagerOptions } from '../tunnelManager';
+import type { CommandName, FromWorker, PlainManagerOptions, SerializedError, ToWorker, WorkerInit } from './protocol';
+
+export interface EngineClientOptions extends ManagerOptions {
+  /** The engine worker script: src/core/worker/workerMain.ts, bundled (or compiled). */
+  workerPath: string;
+  /** More options for the Worker (execArgv, resourceLimits, ...). */
+  workerOptions?: WorkerOptions;
+}
+
+const CLIENT_ONLY = new Set(['log', 'prompter', 'workerPath', 'workerOptions']);
+const LOG_PREFIX = /^debug[123]: /;
+
+function toError(e: SerializedError): Error {
+  if (e.fatal !== undefined) return new TunnelError(e.message, e.fatal, e.code);
+  const err = new Error(e.message);
+  err.name = e.name;
+  return err;
+}
+
+export class EngineClient implements Disposable {
+  private readonly opts: EngineClientOptions;
+  private readonly worker: Worker;
+  /** Answers config questions on this thread (it never connects anything). */
+  private readonly config: TunnelManager;
+  private last: ManagerSnapshot = { hosts: [] };
+  private seq = 0;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private sentOptions: string;
+  private dead: Error | undefined;
+  private disposed = false;
+  private readonly changeEmitter = new Emitter<ManagerSnapshot>();
+  private readonly restoreLogLevel: () => void;
+
+  /** Fires whenever anything a UI shows changed (with the new snapshot). */
+  readonly onDidChange = this.changeEmitter.event;
+  /** Resolves once the worker has loaded the engine (commands sent before then simply wait). */
+  readonly ready: Promise<void>;
+
+  constructor(opts: EngineClientOptions) {
+    this.opts = opts;
+    // Reads fall through to `opts`, so later changes to it are seen, as TunnelManager sees them.
+    this.config = new TunnelManager(Object.create(opts, { log: { value: new Log('error') } }) as ManagerOptions);
+    this.sentOptions = JSON.stringify(this.plainOptions());
+    const init: WorkerInit = { options: this.plainOptions(), logLevel: opts.log.level };
+    this.worker = new Worker(opts.workerPath, { ...opts.workerOptions, workerData: init });
+    this.restoreLogLevel = this.followLogLevel(opts.log);
+    let readyResolve!: () => void;
+    let readyReject!: (e: Error) => void;
+    this.ready = new Promise<void>((res, rej) => { readyResolve = res; readyReject = rej; });
+    this.ready.catch(() => undefined);
+    this.worker.on('message', (msg: FromWorker) => {
+      if (msg.type === 'ready') {
+        this.last = msg.snapshot;
+        readyResolve();
+      } else {
+        this.onMessage(msg);
+      }
+    });
+    this.worker.on('error', (err) => {
+      this.fail(new TunnelError(`The tunnel engine stopped: ${err.message}`, true, 'ENGINE_STOPPED'));
+      readyReject(err);
+    });
+    this.worker.on('exit', (code) => {
+      if (!this.disposed) this.fail(new TunnelError(`The tunnel engine exited (code ${code}).`, true, 'ENGINE_STOPPED'));
+      readyReject(new Error(`engine worker exited (${code})`));
+    });
+  }
+
+  private plainOptions(): PlainManagerOptions {
+    const out: Record<string, unknown> = {};
+    // for…in: own and inherited keys alike (options objects may delegate).
+    for (const k in this.opts) {
+      const v = (this.opts as unknown as Record<string, unknown>)[k];
+      if (!CLIENT_ONLY.has(k) && typeof v !== 'function' && v !== undefined) out[k] = v;
+    }
+    return out as PlainManagerOptions;
+  }
+
+  /** The log's level is set by the UI (e.g. the output channel's level): pass changes on. */
+  private followLogLevel(log: Log): () => void {
+    const desc = Object.getOwnPropertyDescriptor(Log.prototype, 'level');
+    if (!desc?.get || !desc.set || Object.prototype.hasOwnProperty.call(log, 'level')) return () => undefined;
+    Object.defineProperty(log, 'level', {
+      configurable: true,
+      get: () => desc.get!.call(log) as LogLevel,
+      set: (level: LogLevel) => {
+        desc.set!.call(log, level);
+        this.post({ type: 'logLevel', level });
+      },
+    });
+    return () => { delete (log as unknown as Record<string, unknown>).level; };
+  }
+
+  private post(msg: ToWorker): void {
+    if (!this.dead) this.worker.postMessage(msg);
+  }
+
+  private onMessage(msg: FromWorker): void {
+    switch (msg.type) {
+      case 'change':
+        this.last = msg.snapshot;
+        if (!this.disposed) this.changeEmitter.fire(msg.snapshot);
+        return;
+      case 'reply': {
+        this.last = msg.snapshot;
+        const p = this.pending.get(msg.id);
+        this.pending.delete(msg.id);
+        if (msg.error) p?.reject(toError(msg.error));
+        else p?.resolve(msg.value);
+        return;
+      }
+      case 'log':
+        this.opts.log.write(msg.line.level, msg.line.text.replace(LOG_PREFIX, ''));
+        return;
+      case 'prompt': {
+        const prompter = this.opts.prompter as unknown as Record<string, (req: unknown) => Promise<unknown>>;
+        Promise.resolve()
+          .then(() => prompter[msg.kind]!.call(this.opts.prompter, msg.request))
+          .then(
+            (value) => this.post({ type: 'answer', id: msg.id, value }),
+            (err: Error) => this.post({ type: 'answer', id: msg.id, error: err?.message ?? String(err) }),
+          );
+        return;
+      }
+      case 'ready':
+        return;
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.dead) return;
+    this.dead = err;
+    this.opts.log.error(err.message);
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  private call<T>(name: CommandName, ...args: unknown[]): Promise<T> {
+    if (this.dead) return Promise.reject(this.dead);
+    if (this.disposed && name !== 'dispose') return Promise.reject(new TunnelError('The tunnel manager was disposed.', true));
+    const id = ++this.seq;
+    const now = JSON.stringify(this.plainOptions());
+    const options = now !== this.sentOptions ? JSON.parse(now) as PlainManagerOptions : undefined;
+    this.sentOptions = now;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.post({ type: 'command', id, name, args, options });
+    });
+  }
+
+  private findForward(id: string): ForwardSnapshot | undefined {
+    for (const h of this.last.hosts) {
+      const f = h.forwards.find((x) => x.id === id);
+      if (f) return f;
+    }
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------ TunnelManager's surface
+
+  configuredHosts(): ConfiguredHost[] { return this.config.configuredHosts(); }
+  configProblems(): ConfigProblem[] { return this.config.configProblems(); }
+  resolveHost(host: string): ResolvedHost { return this.config.resolveHost(host); }
+
+  reloadConfig(): void {
+    this.config.reloadConfig();
+    void this.call('reloadConfig').catch(() => undefined);
+  }
+
+  addForward(req: AddForwardRequest): Promise<ForwardSnapshot> { return this.call('addForward', req); }
+  startForward(id: string): Promise<ForwardSnapshot> { return this.call('startForward', id); }
+  stopForward(id: string): Promise<ForwardSnapshot> { return this.call('stopForward', id); }
+  toggleForward(id: string): Promise<ForwardSnapshot> { return this.call('toggleForward', id); }
+  removeForward(id: string): Promise<void> { return this.call('removeForward', id); }
+  connectHost(host: string): Promise<HostSnapshot> { return this.call('connectHost', host); }
+  disconnectHost(host: string): Promise<void> { return this.call('disconnectHost', host); }
+  stopAll(): Promise<void> { return this.call('stopAll'); }
+
+  retryNow(): void {
+    void this.call('retryNow').catch(() => undefined);
+  }
+
+  /** Renames at once in the cached snapshot; the worker follows. */
+  setLabel(id: string, label: string | undefined): ForwardSnapshot {
+    const f = this.forwardSnapshot(id);
+    f.label = label || undefined;
+    void this.call('setLabel', id, label).catch(() => undefined);
+    return { ...f };
+  }
+
+  /** True when the connection was known (as of the last snapshot); it closes in the worker. */
+  closeConnection(forwardId: string, connectionId: number): boolean {
+    const known = this.forwardSnapshot(forwardId).connections.some((c) => c.id === connectionId);
+    void this.call('closeConnection', forwardId, connectionId).catch(() => undefined);
+    return known;
+  }
+
+  snapshot(): ManagerSnapshot { return this.last; }
+
+  forwardSnapshot(id: string): ForwardSnapshot {
+    const f = this.findForward(id);
+    if (!f) throw new TunnelError(`No tunnel with id ${id}.`, true, 'NOT_FOUND');
+    return f;
+  }
+
+  /** Stops every forward and session in the worker, then ends the worker. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    try {
+      await this.call('dispose');
+    } catch { /* already gone */ }
+    this.restoreLogLevel();
+    this.changeEmitter.dispose();
+    await this.config.dispose();
+    await this.worker.terminate();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * EngineClient: the engine in a worker thread behind TunnelManager's surface, against a real sshd.
+ * Bytes flow, snapshots and change events come back, errors keep their TunnelError code, prompts and
+ * log lines reach this thread, and dispose ends everything.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TunnelError } from '../../src/core/errors';
+import { Log, type LogLine } from '../../src/core/log';
+import type { ManagerSnapshot } from '../../src/core/model';
+import { EngineClient } from '../../src/core/worker/engineClient';
+import { eventually, ScriptedPrompter } from '../fixtures/engine';
+import { echoThrough, isListening, sha256, startEchoServer, type TestServer } from '../fixtures/servers';
+import { freePort, renderSshConfig, sshConfigEntryFor, startSshd, type SshConfigEntry, type Sshd } from '../fixtures/sshd';
+
+const WORKER = path.join(__dirname, '..', '..', 'src', 'core', 'worker', 'workerMain.js');
+
+let sshd: Sshd;
+let echo: TestServer;
+let dir: string;
+
+before(async () => {
+  sshd = await startSshd({ hostKeyTypes: ['ed25519'] });
+  echo = await startEchoServer();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sshtunnels-worker-'));
+});
+
+after(async () => {
+  await echo?.close();
+  await sshd?.dispose();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function client(entry: Partial<SshConfigEntry> = {}, prompter = new ScriptedPrompter()): { engine: EngineClient; lines: LogLine[]; log: Log; prompter: ScriptedPrompter } {
+  const configFile = path.join(dir, `config-${Math.random().toString(36).slice(2)}`);
+  fs.writeFileSync(configFile, renderSshConfig([sshConfigEntryFor(sshd, 'fixture', { extra: ['IdentityAgent none'], ...entry })]));
+  const log = new Log('debug1');
+  const lines: LogLine[] = [];
+  log.onLine((l) => lines.push(l));
+  const engine = new EngineClient({ log, prompter, configFile, homeDir: dir, reconnect: false, workerPath: WORKER });
+  return { engine, lines, log, prompter };
+}
+
+describe('EngineClient (engine in a worker thread)', () => {
+  test('-L through the worker: bytes intact, snapshots, change events, labels, log lines', async () => {
+    const { engine, lines } = client();
+    try {
+      await engine.ready;
+      assert.deepEqual(engine.configuredHosts().map((h) => h.alias), ['fixture']);
+      assert.equal(engine.resolveHost('fixture').port, sshd.port);
+      const changes: ManagerSnapshot[] = [];
+      engine.onDidChange((s) => changes.push(s));
+      const p = await freePort();
+      const snap = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
+      assert.equal(snap.state, 'listening', snap.error);
+      // The cache is at least as new as the reply.
+      assert.equal(engine.forwardSnapshot(snap.id).state, 'listening');
+      assert.equal(engine.snapshot().hosts[0]?.state, 'connected');
+      const data = randomBytes(256 * 1024);
+      assert.equal(sha256(await echoThrough(p, data)), sha256(data));
+      await eventually('byte counters in a change event', () => changes.some((c) => c.hosts[0]?.forwards[0]?.bytesSent === data.length));
+      assert.equal(engine.forwardSnapshot(snap.id).totalConnections, 1);
+      assert.equal(engine.setLabel(snap.id, 'Echo').label, 'Echo');
+      await eventually('label applied in the worker', () => changes.at(-1)?.hosts[0]?.forwards[0]?.label === 'Echo');
+      assert.ok(lines.some((l) => /^debug1: Local forwarding listening on 127\.0\.0\.1 port \d+\.$/.test(l.text)), 'worker log lines reach this Log with their prefix once');
+      const stopped = await engine.toggleForward(snap.id);
+      assert.equal(stopped.state, 'stopped');
+      assert.equal(await isListening(p), false);
+      await engine.removeForward(snap.id);
+      assert.throws(() => engine.forwardSnapshot(snap.id), (e: unknown) => e instanceof TunnelError && e.code === 'NOT_FOUND');
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('errors keep their TunnelError code; a live connection can be closed from here', async () => {
+    const { engine } = client();
+    try {
+      await assert.rejects(engine.addForward({ host: 'fixture', spec: '-L nonsense' }), (e: unknown) => e instanceof TunnelError && e.code === 'BAD_SPEC');
+      const p = await freePort();
+      const snap = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
+      const s = net.connect(p, '127.0.0.1');
+      s.on('error', () => undefined);
+      const closed = new Promise<void>((r) => s.on('close', () => r()));
+      s.write('x');
+      await new Promise<void>((r) => s.once('data', () => r()));
+      const conn = await eventually('connection listed', () => engine.forwardSnapshot(snap.id).connections[0]);
+      assert.equal(engine.closeConnection(snap.id, conn.id), true);
+      await closed;
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('prompts are answered on this thread; log level changes reach the worker', async () => {
+    const knownHosts = path.join(dir, 'known_hosts_empty');
+    fs.writeFileSync(knownHosts, '');
+    const prompter = new ScriptedPrompter({ acceptHostKey: true });
+    const { engine, lines, log } = client({ userKnownHostsFile: knownHosts, strictHostKeyChecking: 'ask' }, prompter);
+    try {
+      log.level = 'error';
+      const host = await engine.connectHost('fixture');
+      assert.equal(host.state, 'connected', host.error);
+      assert.deepEqual(prompter.kinds(), ['hostKey']);
+      assert.match(fs.readFileSync(knownHosts, 'utf8'), /ssh-ed25519/);
+      assert.equal(lines.filter((l) => l.level === 'debug1').length, 0, 'no debug1 lines after the level went to error');
+      await engine.disconnectHost('fixture');
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('dispose stops the forwards and the worker; later calls are refused', async () => {
+    const { engine } = client();
+    const p = await freePort();
+    await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
+    assert.equal(await isListening(p), true);
+    await engine.dispose();
+    assert.equal(await isListening(p), false);
+    await assert.rejects(engine.addForward({ host: 'fixture', spec: `-L ${await freePort()}:127.0.0.1:${echo.port}` }));
+  });
+});
