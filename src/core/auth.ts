@@ -4,11 +4,12 @@
  * question goes to the Prompter; every answer is registered with the log for redaction.
  */
 import * as fs from 'node:fs';
-import { utils, type AnyAuthMethod, type AuthenticationType, type AuthHandlerMiddleware, type Prompt } from 'ssh2';
+import type { AnyAuthMethod, AuthenticationType, AuthHandlerMiddleware, Prompt } from 'ssh2';
 import type { Log } from './log';
 import type { Prompter } from './model';
 import type { ResolvedHost } from './sshConfig';
 import { fingerprintSha256 } from './knownHosts';
+import { ssh2 } from './lazySsh2';
 
 /** OpenSSH's NumberOfPasswordPrompts default. */
 const PASSWORD_PROMPTS = 3;
@@ -119,7 +120,7 @@ export function createAuth(host: ResolvedHost, displayName: string, log: Log, pr
       log.debug1(`no such identity: ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (err as Error).message}`);
       return undefined;
     }
-    let parsed = utils.parseKey(data);
+    let parsed = ssh2().utils.parseKey(data);
     let passphrase: string | undefined;
     for (let attempt = 1; parsed instanceof Error && isEncryptedKeyError(parsed) && attempt <= PASSWORD_PROMPTS; attempt++) {
       passphrase = await prompter.passphrase({ host: displayName, keyFile: file, attempt });
@@ -128,7 +129,7 @@ export function createAuth(host: ResolvedHost, displayName: string, log: Log, pr
         return undefined;
       }
       log.redact(passphrase);
-      parsed = utils.parseKey(data, passphrase);
+      parsed = ssh2().utils.parseKey(data, passphrase);
       if (parsed instanceof Error) log.info(`Bad passphrase for key ${file}.`);
     }
     if (parsed instanceof Error) {

@@ -5,22 +5,17 @@
  * the connection. Forwards subscribe to `onReady` to re-create themselves after every reconnect.
  */
 import * as net from 'node:net';
-import { Client, type Algorithms, type ClientChannel, type TcpConnectionDetails } from 'ssh2';
+import type { Algorithms, Client, ClientChannel, TcpConnectionDetails } from 'ssh2';
 import { createAuth } from './auth';
 import { Emitter, type Disposable } from './emitter';
 import { TunnelError, describeConnectionError } from './errors';
+import { ssh2, ssh2Internals, type Ssh2Internals } from './lazySsh2';
 import { coalesceWrites } from './writeCoalescing';
 import { checkHostKey } from './hostKeyPolicy';
 import type { Log } from './log';
 import type { Prompter, SessionState } from './model';
 import { matchPattern, type ResolvedHost } from './sshConfig';
 
-// ssh2 internals (bundled together with ssh2, so the same instances; ssh2's version is pinned):
-// its cipher lists, and its packet sender for SSH_MSG_IGNORE, which it has no public call for.
-/* eslint-disable @typescript-eslint/no-require-imports */
-const { DEFAULT_CIPHER, SUPPORTED_CIPHER } = require('ssh2/lib/protocol/constants.js') as { DEFAULT_CIPHER: string[]; SUPPORTED_CIPHER: string[] };
-const { sendPacket } = require('ssh2/lib/protocol/utils.js') as { sendPacket: (proto: unknown, packet: Buffer) => boolean };
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
@@ -306,7 +301,7 @@ export class SshSession implements Disposable {
     const log = this.log;
     const name = host.alias;
     return new Promise<Client>((resolve, reject) => {
-      const client = new Client();
+      const client = new (ssh2().Client)();
       const auth = createAuth(host, name, log, this.opts.prompter);
       let hostKeyError: TunnelError | undefined;
       let settled = false;
@@ -427,6 +422,7 @@ export class SshSession implements Disposable {
 export function cipherAlgorithms(host: ResolvedHost, log: Log): Algorithms | undefined {
   const value = host.options.ciphers?.trim();
   if (!value) return undefined;
+  const { DEFAULT_CIPHER, SUPPORTED_CIPHER } = ssh2Internals();
   const op = /^[+\-^]/.test(value) ? value[0] : '';
   const patterns = value.slice(op ? 1 : 0).split(',').map((p) => p.trim()).filter(Boolean);
   const matching = (p: string): string[] => SUPPORTED_CIPHER.filter((c) => matchPattern(c, p));
@@ -472,7 +468,7 @@ class PromptAcks {
   private writes = 0;
   private pending = false;
   private mark = 0;
-  private writer: { proto: unknown; w: PacketWriter } | undefined;
+  private writer: { proto: unknown; w: PacketWriter; sendPacket: Ssh2Internals['sendPacket'] } | undefined;
 
   constructor(socket: net.Socket) {
     this.socket = coalesceWrites(socket, () => { this.writes++; });
@@ -482,8 +478,9 @@ class PromptAcks {
   start(client: Client): void {
     const proto = (client as unknown as { _protocol?: { _packetRW?: { write?: PacketWriter } } })._protocol;
     const w = proto?._packetRW?.write;
+    const { sendPacket } = ssh2Internals();
     if (!proto || typeof w?.alloc !== 'function' || typeof w.finalize !== 'function' || typeof sendPacket !== 'function') return;
-    this.writer = { proto, w };
+    this.writer = { proto, w, sendPacket };
     this.socket.on('data', (d: Buffer) => {
       if (d.length >= SHORT_READ || this.pending) return;
       this.pending = true;
@@ -496,7 +493,7 @@ class PromptAcks {
     this.pending = false;
     if (this.writes !== this.mark || !this.writer || this.socket.destroyed || !this.socket.writable) return;
     try {
-      const { proto, w } = this.writer;
+      const { proto, w, sendPacket } = this.writer;
       const p = w.allocStart;
       const packet = w.alloc(1 + 4);
       packet[p] = SSH_MSG_IGNORE;
