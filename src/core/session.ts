@@ -345,7 +345,14 @@ export class SshSession implements Disposable {
         }
         fail(describeConnectionError(err, host.hostName, host.port));
       });
-      client.on('close', () => fail(new TunnelError(`Connection to ${host.hostName} port ${host.port} closed before authentication completed.`, false, 'CLOSED')));
+      client.on('close', () => {
+        // A cancelled keyboard-interactive prompt answers with no replies, and sshd hangs up at
+        // once ("wrong number of replies") without an auth failure: that is still the user's
+        // cancel, not a lost connection to retry (which would ask again and again).
+        if (hostKeyError) return fail(hostKeyError);
+        if (auth.cancelled) return fail(new TunnelError(`Authentication to ${host.user}@${host.hostName} was cancelled.`, true, 'AUTH_CANCELLED'));
+        fail(new TunnelError(`Connection to ${host.hostName} port ${host.port} closed before authentication completed.`, false, 'CLOSED'));
+      });
       client.on('handshake', () => log.debug1('SSH2_MSG_NEWKEYS received'));
 
       if (sock) log.debug1(`Connecting to ${host.hostName} port ${host.port} through ProxyJump.`);
