@@ -9,6 +9,12 @@ import { TunnelError, describeListenError, describeOpenFailure } from './errors'
 import { Forward } from './forward';
 import { bindsNonLoopback, effectiveBindAddress, formatForwardFlag } from './forwardSpec';
 
+/**
+ * Node's default listen backlog is 511: a burst of more simultaneous connects (a browser, a test
+ * runner) overflows the accept queue and the dropped SYNs are retried after 1 s. The kernel caps
+ * this at net.core.somaxconn (4096 on current Linux).
+ */
+const LISTEN_BACKLOG = 4096;
 /** How long a connection that arrives during a reconnect waits for the session. */
 const WAIT_FOR_SESSION_MS = 15_000;
 
@@ -38,7 +44,7 @@ export abstract class ListeningForward extends Forward {
     const server = net.createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: address, port: this.spec.bindPort, exclusive: true }, () => {
+      server.listen({ host: address, port: this.spec.bindPort, exclusive: true, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         resolve();
       });
