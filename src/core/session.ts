@@ -221,6 +221,16 @@ export class SshSession implements Disposable {
         true, 'PROXY_COMMAND');
     }
     const hops = this.host.proxyJump.map((hop: string) => this.opts.resolveHop(hop));
+    for (const h of [this.host, ...hops]) {
+      const bad = h.badOptions?.[0];
+      if (bad) {
+        // Like ssh: never connect with a bad option ignored (it would go direct instead of through
+        // a malformed ProxyJump, or to port 22 instead of a bad Port).
+        throw new TunnelError(
+          `${bad.file} line ${bad.line}: ${bad.message} SSH Tunnels, like ssh, does not connect to ${h.alias} while an option that applies to it is bad: fix that line${h.badOptions!.length > 1 ? ` (and ${h.badOptions!.length - 1} more)` : ''}.`,
+          true, 'BAD_CONFIG');
+      }
+    }
     const chain: Client[] = [];
     try {
       let sock: ClientChannel | undefined;

@@ -102,6 +102,12 @@ export interface ResolvedHost {
   options: Record<string, string>;
   /** Problems met while resolving: bad values in blocks that applied, Match criteria not evaluated, ... */
   problems: ConfigProblem[];
+  /**
+   * Options of blocks that applied whose value is malformed (ignored above). ssh refuses to run with
+   * any; connecting without them would go elsewhere (e.g. direct instead of through a ProxyJump, or
+   * to port 22 instead of a bad Port). Absent when there are none.
+   */
+  badOptions?: ConfigProblem[];
 }
 
 export interface LoadSshConfigOptions {
@@ -747,6 +753,7 @@ interface PassState {
   forwards: ForwardSpec[];
   problems: ConfigProblem[];
   problemKeys: Set<string>;
+  badOptions: ConfigProblem[];
 }
 
 function passProblem(st: PassState, p: ConfigProblem): void {
@@ -834,6 +841,7 @@ export class SshConfig {
       forwards: [],
       problems: [],
       problemKeys: new Set(),
+      badOptions: [],
     };
     this.walk(this.root, st, false);
     const canon = st.values.get('canonicalizehostname');
@@ -928,6 +936,7 @@ export class SshConfig {
   private apply(item: Extract<Item, { kind: 'option' }>, st: PassState): void {
     if (item.error) {
       passProblem(st, { file: item.file, line: item.line, message: item.error });
+      if (!st.badOptions.some((b) => b.file === item.file && b.line === item.line)) st.badOptions.push({ file: item.file, line: item.line, message: item.error });
       return;
     }
     const kw = item.keyword;
@@ -1060,6 +1069,7 @@ export class SshConfig {
       forwards: flag('clearallforwardings') ? [] : st.forwards,
       options,
       problems,
+      ...(st.badOptions.length ? { badOptions: st.badOptions } : {}),
     };
   }
 }
