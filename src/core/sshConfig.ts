@@ -402,9 +402,10 @@ function parseLine(text: string, file: string, lineNo: number, problems: ConfigP
     if (keyword !== 'match') return problem(`${written}: cannot parse "${afterKw}": ${msg}.`);
   }
   let args: string[];
-  if (keyword === 'match' || directive === undefined || directive.type !== LineType.DIRECTIVE) {
+  if (keyword === 'match' || afterKw.includes("'") || directive === undefined || directive.type !== LineType.DIRECTIVE) {
     // ssh-config insists on criterion/value pairs and throws otherwise; we want our own messages, so
-    // for Match we split ourselves (quotes allowed).
+    // for Match we split ourselves (quotes allowed). ssh-config knows only "double" quotes, while
+    // ssh (argv_split) takes 'single' ones too: `User 'bob'` is bob, not 'bob'.
     const split = splitArgs(afterKw);
     if (split === undefined) return problem(`${written}: unterminated quote in "${afterKw}".`);
     args = split;
