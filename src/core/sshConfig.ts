@@ -666,8 +666,15 @@ function readRawItems(ctx: LoadContext, file: string): RawItem[] | { error: stri
     for (let i = 0; i < lines.length; i++) {
       // ssh reads lines as C strings: a NUL byte ends the line.
       const nul = lines[i].indexOf('\0');
-      const item = parseLine(nul >= 0 ? lines[i].slice(0, nul) : lines[i], file, i + 1, problems);
+      const text = nul >= 0 ? lines[i].slice(0, nul) : lines[i];
+      const item = parseLine(text, file, i + 1, problems);
       if (item) items.push(item);
+      else if (/^[\s\uFEFF]*(host|match)([\s=]|$)/i.test(text)) {
+        // A Host or Match line we could not read (e.g. an unterminated quote): its options must not
+        // fall into the block above (or apply to every host). ssh refuses the whole file; we keep the
+        // rest and let this block match nothing.
+        items.push({ kind: 'match', file, line: i + 1, criteria: undefined, unsupported: [] });
+      }
     }
     for (const p of problems.slice(0, MAX_PROBLEMS_PER_FILE)) addProblem(ctx, { ...p, message: clip(p.message) });
     if (problems.length > MAX_PROBLEMS_PER_FILE) {
