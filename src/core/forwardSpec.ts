@@ -17,7 +17,8 @@ export class ForwardSpecError extends Error {
   override readonly name = 'ForwardSpecError';
 
   constructor(problem: string, readonly example: string) {
-    super(`${problem}. Example: ${example}`);
+    // Problems quote the input; a pasted megabyte must not become a megabyte-long message.
+    super(`${problem.length > 500 ? `${problem.slice(0, 240)} … ${problem.slice(-240)}` : problem}. Example: ${example}`);
   }
 }
 
