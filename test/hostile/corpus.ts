@@ -380,7 +380,7 @@ export function defineHostileInputTests(counter?: Counter): void {
         assert.equal(formatForwardSpec(again), text);
         assert.deepEqual(parseForwardArgument(formatForwardFlag(spec)), spec);
       }), runs(1000));
-      counter?.note('property runs: forward spec round trip', 1000);
+      counter?.note('property cases: forward spec round trip', 1000);
     });
 
     test('any string as a forward: a spec that round-trips, or a ForwardSpecError — nothing else', () => {
@@ -397,7 +397,7 @@ export function defineHostileInputTests(counter?: Counter): void {
         const again = parseForwardArgument(formatForwardFlag(spec));
         assert.deepEqual(again, spec);
       }), runs(3000));
-      count(n);
+      counter?.note('property cases: any string as a forward', n);
     });
 
     test('any string as an ssh command or destination: a result or the parser\'s own error', () => {
@@ -415,7 +415,7 @@ export function defineHostileInputTests(counter?: Counter): void {
           if (!(err instanceof DestinationError)) throw err;
         }
       }), runs(2000));
-      count(n);
+      counter?.note('property cases: any string as ssh command / destination', n);
     });
 
     test('any bytes as an ssh config: loads without throwing; resolving throws only DestinationError', () => {
@@ -438,7 +438,7 @@ export function defineHostileInputTests(counter?: Counter): void {
           }
         }
       }), runs(400));
-      count(n);
+      counter?.note('property cases: any bytes as an ssh config', n);
     });
 
     test('any known_hosts text: reads without throwing; check never throws', () => {
@@ -451,7 +451,7 @@ export function defineHostileInputTests(counter?: Counter): void {
         kh.check(host, 22, ed25519Blob(1));
         kh.check(host, 2222, Buffer.from(host));
       }), runs(500));
-      count(n);
+      counter?.note('property cases: any known_hosts text', n);
     });
 
     test('any bytes as a SOCKS handshake: a request or a SocksError, never a hang or another exception', async () => {
@@ -472,7 +472,7 @@ export function defineHostileInputTests(counter?: Counter): void {
           if (!(err instanceof SocksError)) throw err;
         }
       }), runs(1000));
-      count(n);
+      counter?.note('property cases: any bytes as a SOCKS handshake', n);
     });
   });
 }
