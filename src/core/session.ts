@@ -314,6 +314,7 @@ export class SshSession implements Disposable {
       const client = new (ssh2().Client)();
       const auth = createAuth(host, name, log, this.opts.prompter);
       let hostKeyError: TunnelError | undefined;
+      let acceptedKey: Buffer | undefined;
       let settled = false;
       const timeoutS = host.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_S;
       let timer: NodeJS.Timeout | undefined = setTimeout(() => {
@@ -348,8 +349,9 @@ export class SshSession implements Disposable {
           if (auth.cancelled) return fail(new TunnelError(`Authentication to ${host.user}@${host.hostName} was cancelled.`, true, 'AUTH_CANCELLED'));
           const methods = auth.serverMethods.join(',') || 'none';
           const tried = auth.tried.length ? auth.tried.join(', ') : 'nothing (no usable key, agent or prompt)';
+          const skipped = auth.skipped.length ? ` Not offered: ${auth.skipped.join(', ')}.` : '';
           return fail(new TunnelError(
-            `${host.user}@${host.hostName}: Permission denied (${methods}). Tried: ${tried}. ` +
+            `${host.user}@${host.hostName}: Permission denied (${methods}). Tried: ${tried}.${skipped} ` +
               'Check the user name, add your key to the server\'s authorized_keys, or set IdentityFile for this host in ~/.ssh/config.',
             true, 'AUTH_FAILED'));
         }
@@ -383,12 +385,23 @@ export class SshSession implements Disposable {
           keepaliveCountMax: host.serverAliveCountMax,
           authHandler: auth.handler,
           hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+            if (acceptedKey) {
+              // A key re-exchange (OpenSSH rekeys chacha20-poly1305 every 1 GiB, any cipher per
+              // RekeyLimit): the host key must be the one accepted at connect. Answered at once:
+              // ssh2 1.17 corrupts the stream when a rekey's host check answers later (sshd:
+              // "Bad packet length ... Connection corrupted" right after NEWKEYS).
+              const same = key.equals(acceptedKey);
+              if (!same) log.error(`Host key for ${host.hostName} changed during key re-exchange; disconnecting.`);
+              verify(same);
+              return;
+            }
             // The server answered and key exchange is under way: no more connect timeout; the user
             // may take their time over a host key question.
             stopTimer();
             checkHostKey(host, key, log, this.opts.prompter).then((err) => {
               hostKeyError = err;
               if (err) log.error(err.message);
+              else acceptedKey = key;
               verify(!err);
             }, (err: Error) => {
               hostKeyError = new TunnelError(`Host key verification failed: ${err.message}`, true, 'HOST_KEY_ERROR');
@@ -468,6 +481,8 @@ const SHORT_READ = 32 * 1024;
 const SSH_MSG_IGNORE = 2;
 
 interface PacketWriter { allocStart: number; alloc(n: number): Buffer; finalize(packet: Buffer): Buffer }
+/** The parts of ssh2's Protocol object this uses. Its packet writer is replaced at every key exchange. */
+interface ProtocolLike { _packetRW?: { write?: PacketWriter }; _kexinit?: unknown }
 
 /**
  * The TCP connection to an SSH server: writes coalesced (coalesceWrites), and reads acknowledged
@@ -478,14 +493,15 @@ interface PacketWriter { allocStart: number; alloc(n: number): Buffer; finalize(
  * the next connection waited ~45 ms (OpenSSH's `ssh -N -R` has the same stall). After a short read
  * we did not answer by the next turn of the event loop, we send SSH_MSG_IGNORE (a no-op every SSH
  * implementation must accept): its segment carries the ACK at once. Bulk reads (≥ 32 KiB) are
- * ACKed by the kernel anyway and never trigger it.
+ * ACKed by the kernel anyway and never trigger it; nothing is sent during a key exchange.
  */
 class PromptAcks {
   readonly socket: net.Socket;
   private writes = 0;
   private pending = false;
   private mark = 0;
-  private writer: { proto: unknown; w: PacketWriter; sendPacket: Ssh2Internals['sendPacket'] } | undefined;
+  private proto: ProtocolLike | undefined;
+  private sendPacket: Ssh2Internals['sendPacket'] | undefined;
 
   constructor(socket: net.Socket) {
     this.socket = coalesceWrites(socket, () => { this.writes++; });
@@ -493,11 +509,11 @@ class PromptAcks {
 
   /** Called once authenticated: from now on short unanswered reads get an IGNORE. */
   start(client: Client): void {
-    const proto = (client as unknown as { _protocol?: { _packetRW?: { write?: PacketWriter } } })._protocol;
-    const w = proto?._packetRW?.write;
+    const proto = (client as unknown as { _protocol?: ProtocolLike })._protocol;
     const { sendPacket } = ssh2Internals();
-    if (!proto || typeof w?.alloc !== 'function' || typeof w.finalize !== 'function' || typeof sendPacket !== 'function') return;
-    this.writer = { proto, w, sendPacket };
+    if (!proto || typeof proto._packetRW?.write?.alloc !== 'function' || typeof sendPacket !== 'function') return;
+    this.proto = proto;
+    this.sendPacket = sendPacket;
     this.socket.on('data', (d: Buffer) => {
       if (d.length >= SHORT_READ || this.pending) return;
       this.pending = true;
@@ -508,16 +524,20 @@ class PromptAcks {
 
   private readonly check = (): void => {
     this.pending = false;
-    if (this.writes !== this.mark || !this.writer || this.socket.destroyed || !this.socket.writable) return;
+    const proto = this.proto;
+    if (!proto || this.writes !== this.mark || this.socket.destroyed || !this.socket.writable) return;
+    // During a key exchange ssh2 queues packets (and re-frames them after NEWKEYS): skip.
+    if (proto._kexinit !== undefined) return;
     try {
-      const { proto, w, sendPacket } = this.writer;
+      // Fetched each time: ssh2 installs a new writer with every key exchange.
+      const w = proto._packetRW!.write!;
       const p = w.allocStart;
       const packet = w.alloc(1 + 4);
       packet[p] = SSH_MSG_IGNORE;
       packet.writeUInt32BE(0, p + 1);
-      sendPacket(proto, w.finalize(packet));
+      this.sendPacket!(proto, w.finalize(packet));
     } catch {
-      this.writer = undefined; // ssh2 changed under us: stop nudging rather than break the connection
+      this.proto = undefined; // ssh2 changed under us: stop nudging rather than break the connection
     }
   };
 }
