@@ -20,6 +20,8 @@ export interface AuthState {
   readonly handler: AuthHandlerMiddleware;
   /** Methods offered so far, e.g. `publickey (/root/.ssh/id_ed25519)`. */
   readonly tried: string[];
+  /** Identity files not offered, with why (`/path (no such file)`), for the failure message. */
+  readonly skipped: string[];
   /** What the server said it accepts, from its last answer. */
   readonly serverMethods: string[];
   /** The method in flight; after `ready` it is the one that succeeded. */
@@ -34,6 +36,7 @@ function isEncryptedKeyError(err: Error): boolean {
 
 export function createAuth(host: ResolvedHost, displayName: string, log: Log, prompter: Prompter): AuthState {
   const tried: string[] = [];
+  const skipped: string[] = [];
   let serverMethods: string[] = [];
   let current: string | undefined;
   let cancelled = false;
@@ -117,7 +120,9 @@ export function createAuth(host: ResolvedHost, displayName: string, log: Log, pr
     try {
       data = fs.readFileSync(file);
     } catch (err) {
-      log.debug1(`no such identity: ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (err as Error).message}`);
+      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      log.debug1(`no such identity: ${file}: ${missing ? 'No such file or directory' : (err as Error).message}`);
+      skipped.push(`${file} (${missing ? 'no such file' : (err as Error).message})`);
       return undefined;
     }
     let parsed = ssh2().utils.parseKey(data);
@@ -126,6 +131,7 @@ export function createAuth(host: ResolvedHost, displayName: string, log: Log, pr
       passphrase = await prompter.passphrase({ host: displayName, keyFile: file, attempt });
       if (passphrase === undefined) {
         log.debug1(`Skipping key ${file}: no passphrase given`);
+        skipped.push(`${file} (no passphrase given)`);
         return undefined;
       }
       log.redact(passphrase);
@@ -134,11 +140,13 @@ export function createAuth(host: ResolvedHost, displayName: string, log: Log, pr
     }
     if (parsed instanceof Error) {
       log.debug1(`Skipping key ${file}: ${parsed.message}`);
+      skipped.push(`${file} (${parsed.message})`);
       return undefined;
     }
     const key = Array.isArray(parsed) ? parsed[0] : parsed;
     if (!key.isPrivateKey()) {
       log.debug1(`Skipping key ${file}: not a private key`);
+      skipped.push(`${file} (not a private key)`);
       return undefined;
     }
     current = 'publickey';
@@ -179,6 +187,7 @@ export function createAuth(host: ResolvedHost, displayName: string, log: Log, pr
   return {
     handler,
     tried,
+    skipped,
     get serverMethods() { return serverMethods; },
     get current() { return current; },
     get cancelled() { return cancelled; },

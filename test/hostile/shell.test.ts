@@ -53,9 +53,9 @@ before(async () => {
   add({ user: `x;touch ${marker(6)}` }, /x;touch .*: Permission denied/);
   add({ user: `$(touch ${marker(7)})` }, /\$\(touch .*\)@127\.0\.0\.1: Permission denied/);
   add({ user: `\`touch ${marker(8)}\`` }, /Permission denied/);
-  add({ identityFile: `~/.ssh/id;touch ${marker(9)}` }, /Permission denied[\s\S]*Tried: nothing/);
-  add({ identityFile: `$(touch ${marker(10)})` }, /Permission denied/);
-  add({ identityFile: `\`touch ${marker(11)}\`` }, /Permission denied/);
+  add({ identityFile: `~/.ssh/id;touch ${marker(9)}` }, /Permission denied[\s\S]*Tried: nothing[\s\S]*Not offered: \S*\/\.ssh\/id;touch \/tmp\/pwned-\w+-9 \(no such file\)/);
+  add({ identityFile: `$(touch ${marker(10)})` }, /Permission denied[\s\S]*Not offered: \$\(touch \/tmp\/pwned-\w+-10\) \(no such file\)/);
+  add({ identityFile: `\`touch ${marker(11)}\`` }, /Permission denied[\s\S]*Not offered: `touch \/tmp\/pwned-\w+-11` \(no such file\)/);
   add({ proxyCommand: `touch ${marker(12)}` }, /ProxyCommand is set for .* never runs commands through a shell\. Use ProxyJump/);
   add({ proxyCommand: `sh -c 'touch ${marker(13)}'` }, /never runs commands through a shell/);
   add({ proxyJump: `$(touch ${marker(14)})` }, /Invalid ProxyJump .* does not connect to evil\d+ while an option that applies to it is bad/);
