@@ -15,7 +15,7 @@ import { formatHostPort } from './listeningForward';
 import { readSocksRequest } from './socks';
 
 const RETRY_FIRST_MS = 1000;
-const RETRY_MAX_MS = 30_000;
+const RETRY_MAX_MS = 10_000;
 const LOCAL_CONNECT_TIMEOUT_MS = 10_000;
 
 export class RemoteForward extends Forward {

@@ -424,7 +424,8 @@ export class SshSession implements Disposable {
     this.chain.forEach((c) => c.end());
     this.chain = [];
     this._attempt = 0;
-    if (client || this._state !== state) {
+    // A failed host keeps showing why until it is tried again.
+    if (client || (this._state !== state && this._state !== 'error')) {
       if (client) this.lostEmitter.fire(new TunnelError('Disconnected.', false, 'DISCONNECTED'));
       this.setState(state);
     }

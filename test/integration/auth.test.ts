@@ -223,3 +223,18 @@ describe('ProxyJump', () => {
     }
   });
 });
+
+describe('host state', () => {
+  test('a host whose connection failed for good shows the error, not "disconnected"', async () => {
+    const engine = makeEngine(keySshd, { entry: { userKnownHostsFile: '/dev/null' } });
+    try {
+      await forwardWorks(engine);
+      await new Promise((r) => setTimeout(r, 300)); // let the forward's teardown release the session
+      const host = engine.manager.snapshot().hosts[0];
+      assert.equal(host.state, 'error');
+      assert.match(host.error!, /Host key verification failed/);
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
