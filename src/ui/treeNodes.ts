@@ -1,6 +1,8 @@
 /**
  * The elements of the SSH Tunnels tree. They are what a command receives when it runs from the
- * tree (inline action or context menu), so they are plain data that name what they show.
+ * tree (inline action or context menu), so they are plain data that name what they show. The tree
+ * keeps one host and one tunnel node per host / tunnel and updates `entry`, `host` and `forward` in
+ * place (VS Code knows tree elements by identity).
  */
 import type { ConnectionSnapshot, ForwardSnapshot, HostSnapshot } from '../core/model';
 import type { TunnelManager } from '../core/tunnelManager';
@@ -13,14 +15,14 @@ export interface HostNode {
   readonly type: 'host';
   readonly alias: string;
   /** From the ssh config, when the host is configured there. */
-  readonly entry?: HostEntry;
+  entry?: HostEntry;
   /** From the manager, when it has a session (connected or not) for the host. */
-  readonly host?: HostSnapshot;
+  host?: HostSnapshot;
 }
 
 export interface TunnelNode {
   readonly type: 'tunnel';
-  readonly forward: ForwardSnapshot;
+  forward: ForwardSnapshot;
 }
 
 export interface ConnectionNode {

@@ -32,19 +32,65 @@ function tunnelTooltip(f: ForwardSnapshot): vscode.MarkdownString {
   return md;
 }
 
+const TRAFFIC_REFRESH_MS = 1000;
+
+/** The parts of a forward that change with every byte and connection while it is busy. */
+function trafficOf(f: ForwardSnapshot): unknown {
+  return [f.bytesSent, f.bytesReceived, f.totalConnections, f.connections, f.lastConnectionError];
+}
+
+function withoutTraffic(f: ForwardSnapshot): Partial<ForwardSnapshot> {
+  const { bytesSent: _s, bytesReceived: _r, totalConnections: _t, connections: _c, lastConnectionError: _e, ...rest } = f;
+  return rest;
+}
+
 export class TunnelTree implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private snapshot: ManagerSnapshot;
-  private readonly changeEmitter = new vscode.EventEmitter<TreeNode | undefined>();
+  private readonly changeEmitter = new vscode.EventEmitter<TreeNode | TreeNode[] | undefined>();
   private readonly subscription: { dispose(): void };
   private hasTunnels: boolean | undefined;
+  /**
+   * When the whole tree is refreshed, VS Code forgets its elements until it has fetched the rows
+   * again: an inline button clicked in that moment runs its command without its tunnel (a "Stop
+   * which tunnel?" list instead of stopping it), and a button under a still mouse disappears. While
+   * a tunnel is busy its traffic changes several times a second, so traffic alone refreshes only
+   * that tunnel's row (and its connections); anything else (states, errors, rows that come or go,
+   * the ssh config) refreshes the whole tree, which VS Code always gets right. Traffic rows are
+   * refreshed at most once a second: a flood of them (hundreds of short connections a second)
+   * would keep VS Code from ever getting to a whole-tree refresh queued behind them. Refreshing
+   * single rows needs the same objects each time (VS Code knows elements by identity): one host
+   * and one tunnel node each, updated in place.
+   */
+  private readonly hostNodes = new Map<string, HostNode>();
+  private readonly tunnelNodes = new Map<string, TunnelNode>();
+  private readonly trafficKeys = new WeakMap<TunnelNode, string>();
+  private rootNodes: TreeNode[] = [];
+  /** Everything the tree shows except traffic. */
+  private shape = '';
+  private readonly trafficPending = new Set<TunnelNode>();
+  private trafficTimer: NodeJS.Timeout | undefined;
   readonly onDidChangeTreeData = this.changeEmitter.event;
 
   constructor(private readonly manager: TunnelManager) {
     this.snapshot = manager.snapshot();
+    this.sync();
     this.subscription = manager.onDidChange((snapshot) => {
       this.snapshot = snapshot;
       this.updateContextKeys();
-      this.changeEmitter.fire(undefined);
+      const shape = this.shape;
+      const busy = this.sync();
+      if (this.shape !== shape) {
+        this.trafficPending.clear();
+        this.changeEmitter.fire(undefined);
+      } else if (busy.length) {
+        busy.forEach((n) => this.trafficPending.add(n));
+        this.trafficTimer ??= setTimeout(() => {
+          this.trafficTimer = undefined;
+          const nodes = [...this.trafficPending].filter((n) => this.tunnelNodes.get(n.forward.id) === n);
+          this.trafficPending.clear();
+          if (nodes.length) this.changeEmitter.fire(nodes);
+        }, TRAFFIC_REFRESH_MS);
+      }
     });
     this.updateContextKeys();
   }
@@ -58,25 +104,54 @@ export class TunnelTree implements vscode.TreeDataProvider<TreeNode>, vscode.Dis
   }
 
   getChildren(node?: TreeNode): TreeNode[] {
-    if (!node) return this.roots();
-    if (node.type === 'host') return (node.host?.forwards ?? []).map((forward): TunnelNode => ({ type: 'tunnel', forward }));
+    if (!node) return this.rootNodes;
+    if (node.type === 'host') return (node.host?.forwards ?? []).map((f) => this.tunnelNodes.get(f.id)).filter((n): n is TunnelNode => n !== undefined);
     if (node.type === 'tunnel') {
       return node.forward.connections.map((connection): ConnectionNode => ({ type: 'connection', forwardId: node.forward.id, connection }));
     }
     return [];
   }
 
-  private roots(): TreeNode[] {
+  /** Brings the nodes and `shape` up to date with the snapshot and the ssh config; returns the tunnels whose traffic changed. */
+  private sync(): TunnelNode[] {
     const sessions = new Map(this.snapshot.hosts.map((h) => [h.alias, h]));
     const configured = this.manager.configuredHosts().filter((e) => !/[*?!]/.test(e.alias));
-    const hosts: HostNode[] = configured.map((entry) => ({ type: 'host', alias: entry.alias, entry, host: sessions.get(entry.alias) }));
+    const hosts: HostNode[] = [];
+    const hostNode = (alias: string, entry: HostNode['entry'], host: HostNode['host']): void => {
+      const node = this.hostNodes.get(alias) ?? { type: 'host', alias };
+      node.entry = entry;
+      node.host = host;
+      this.hostNodes.set(alias, node);
+      hosts.push(node);
+    };
+    for (const entry of configured) hostNode(entry.alias, entry, sessions.get(entry.alias));
     for (const host of this.snapshot.hosts) {
-      if (!configured.some((e) => e.alias === host.alias)) hosts.push({ type: 'host', alias: host.alias, host });
+      if (!configured.some((e) => e.alias === host.alias)) hostNode(host.alias, undefined, host);
     }
+    for (const alias of [...this.hostNodes.keys()]) if (!hosts.some((h) => h.alias === alias)) this.hostNodes.delete(alias);
+
+    const busy: TunnelNode[] = [];
+    const ids = new Set<string>();
+    for (const f of this.snapshot.hosts.flatMap((h) => h.forwards)) {
+      const node = this.tunnelNodes.get(f.id) ?? { type: 'tunnel', forward: f };
+      node.forward = f;
+      this.tunnelNodes.set(f.id, node);
+      const traffic = JSON.stringify(trafficOf(f));
+      if (this.trafficKeys.get(node) !== traffic) busy.push(node);
+      this.trafficKeys.set(node, traffic);
+      ids.add(f.id);
+    }
+    for (const id of [...this.tunnelNodes.keys()]) if (!ids.has(id)) this.tunnelNodes.delete(id);
+
     // Hosts with tunnels first, the rest in ssh config order.
     const ordered = [...hosts.filter((h) => h.host?.forwards.length), ...hosts.filter((h) => !h.host?.forwards.length)];
     const problems = this.manager.configProblems();
-    return problems.length ? [{ type: 'problems', problems } satisfies ProblemsNode, ...ordered] : ordered;
+    this.rootNodes = problems.length ? [{ type: 'problems', problems } satisfies ProblemsNode, ...ordered] : ordered;
+    this.shape = JSON.stringify([
+      problems,
+      ordered.map((h) => [h.alias, h.entry ?? null, h.host ? { ...h.host, forwards: h.host.forwards.map(withoutTraffic) } : null]),
+    ]);
+    return busy;
   }
 
   getTreeItem(node: TreeNode): vscode.TreeItem {
@@ -141,6 +216,7 @@ export class TunnelTree implements vscode.TreeDataProvider<TreeNode>, vscode.Dis
   }
 
   dispose(): void {
+    if (this.trafficTimer) clearTimeout(this.trafficTimer);
     this.subscription.dispose();
     this.changeEmitter.dispose();
   }
