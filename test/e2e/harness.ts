@@ -283,6 +283,8 @@ export interface StartVsCodeOptions {
   actionTimeoutMs?: number;
   /** Browser viewport. Default 1280x800. */
   viewport?: { width: number; height: number };
+  /** Device pixel ratio of the page (2 = crisp screenshots at twice the viewport size). Default 1. */
+  deviceScaleFactor?: number;
   /** When set, close() copies the logs (server output, VS Code logs, browser console) here first. */
   artifactsDir?: string;
   /** Keep the temp dirs after close() (their paths are on the session). Default false. */
@@ -328,6 +330,46 @@ export interface QuickInput {
   waitForClosed(timeoutMs?: number): Promise<void>;
   /** The validation / prompt message under the input box, if any. */
   message(): Promise<string>;
+  /** The title of the open quick input ('' if it has none or none is open). */
+  title(): Promise<string>;
+  /** Waits until a quick input whose title contains / matches `match` is shown; returns the title. */
+  waitForTitle(match: string | RegExp, timeoutMs?: number): Promise<string>;
+  /** Whether the open input box hides what is typed (a password box). */
+  isPassword(): Promise<boolean>;
+}
+
+/** A row of a tree or list in the side bar, panel or auxiliary bar, as the user sees it. */
+export interface TreeItemInfo {
+  /** The label (`.label-name`). */
+  label: string;
+  /** The description shown after the label, '' if none. */
+  description: string;
+  /** The codicon of the item's icon (e.g. `pass-filled`), if it is a theme icon. */
+  icon: string | undefined;
+  /** The row's aria-label (label, description and ", has actions" when it has inline actions). */
+  ariaLabel: string;
+  /** Depth in the tree, 1 for roots. */
+  level: number;
+  /** Whether the row is expanded (undefined for a leaf). */
+  expanded: boolean | undefined;
+  /** aria-labels of the inline actions (e.g. "Stop Tunnel"); they follow the item's contextValue. */
+  actions: string[];
+}
+
+/** A modal dialog (vscode.window.show*Message with `modal: true`, confirmations). */
+export interface DialogInfo {
+  message: string;
+  detail: string;
+  buttons: string[];
+}
+
+export interface Dialogs {
+  /** The dialog shown now, if any. */
+  current(): Promise<DialogInfo | undefined>;
+  /** Waits until a dialog whose message or detail contains / matches `match` is shown. */
+  waitFor(match?: string | RegExp, timeoutMs?: number): Promise<DialogInfo>;
+  /** Clicks the button of the open dialog whose text contains / matches `button`, and waits for the dialog to close. */
+  click(button: string | RegExp): Promise<void>;
 }
 
 export interface VsCodeSession {
@@ -353,6 +395,18 @@ export interface VsCodeSession {
   quickInput: QuickInput;
   /** Texts (whitespace collapsed) of the list/tree rows in the side bar, panel and auxiliary bar. */
   treeRows(): Promise<string[]>;
+  /** The rows of the side bar's trees and lists with label, description, icon and inline actions. */
+  treeItems(): Promise<TreeItemInfo[]>;
+  /**
+   * Clicks an inline action (e.g. "Stop Tunnel") of the side-bar tree row whose label contains /
+   * matches `label`: hovers the row first and pauses, as a user would (the buttons only show on
+   * hover, and clicking the row itself would toggle its expansion).
+   */
+  clickTreeItemAction(label: string | RegExp, action: string): Promise<void>;
+  /** Hovers the label of the side-bar tree row and returns the text of the tooltip (hover) that shows. */
+  treeItemTooltip(label: string | RegExp, timeoutMs?: number): Promise<string>;
+  /** Modal dialogs. */
+  dialogs: Dialogs;
   /** Shows the view container (activity-bar entry) whose aria-label starts with `title`, e.g. "Explorer" or an extension's container title; no-op if already shown. */
   openViewContainer(title: string): Promise<void>;
   /** Waits for a status-bar item whose text contains / matches `match`, and returns its text. */
@@ -361,7 +415,8 @@ export interface VsCodeSession {
   notifications(): Promise<string[]>;
   /** Waits until a notification containing / matching `match` is shown; returns its message. */
   waitForNotification(match: string | RegExp, timeoutMs?: number): Promise<string>;
-  screenshot(file: string): Promise<void>;
+  /** Saves a PNG of the page, or of `clip` (in CSS pixels) of it. */
+  screenshot(file: string, opts?: { clip?: { x: number; y: number; width: number; height: number } }): Promise<void>;
   /** Browser console messages so far (the extension host's console.log shows up here as "[Extension Host] ..."). */
   consoleMessages(): string[];
   /** code-server's stdout+stderr so far. */
@@ -554,7 +609,10 @@ export async function startVsCode(opts: StartVsCodeOptions): Promise<VsCodeSessi
     const bpid = browserServer.process().pid;
     if (bpid) liveGroups.add(bpid);
     browser = await chromium.connect(browserServer.wsEndpoint(), { timeout: remaining() });
-    const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 800 } });
+    const context = await browser.newContext({
+      viewport: opts.viewport ?? { width: 1280, height: 800 },
+      deviceScaleFactor: opts.deviceScaleFactor ?? 1,
+    });
     const page = await context.newPage();
     page.setDefaultTimeout(actionTimeout);
     page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
@@ -603,7 +661,10 @@ export async function startVsCode(opts: StartVsCodeOptions): Promise<VsCodeSessi
       },
       async items() {
         if (!(await qiWidget.isVisible())) return [];
-        return (await qiRows.locator('.label-name').allInnerTexts()).map((s) => s.replace(/\s+/g, ' ').trim());
+        // the first label of each row: rows are recycled, and a row's detail line has a label too
+        return qiRows.evaluateAll((rows) =>
+          rows.map((row) => (row.querySelector('.label-name')?.textContent ?? '').replace(/\s+/g, ' ').trim()),
+        );
       },
       async isOpen() {
         return qiWidget.isVisible();
@@ -619,20 +680,37 @@ export async function startVsCode(opts: StartVsCodeOptions): Promise<VsCodeSessi
         const m = qiWidget.locator('.quick-input-message');
         return (await m.count()) ? (await m.first().innerText()).trim() : '';
       },
+      async title() {
+        if (!(await qiWidget.isVisible())) return '';
+        const t = qiWidget.locator('.quick-input-title');
+        return (await t.count()) ? (await t.first().innerText()).replace(/\s+/g, ' ').trim() : '';
+      },
+      async waitForTitle(match, timeoutMs) {
+        const t = qiWidget.locator('.quick-input-title').filter({ hasText: match }).first();
+        await t.waitFor({ state: 'visible', timeout: timeoutMs ?? actionTimeout });
+        return (await t.innerText()).replace(/\s+/g, ' ').trim();
+      },
+      async isPassword() {
+        return (await qiInput.getAttribute('type')) === 'password';
+      },
     };
+
+    /** The command palette is open: the quick input shows a value starting with '>' (another quick input may be closing). */
+    const paletteShown = async (): Promise<boolean> =>
+      (await qiInput.isVisible().catch(() => false)) && (await qiInput.inputValue({ timeout: 1000 }).catch(() => '')).startsWith('>');
 
     const openPalette = async (): Promise<void> => {
       for (let attempt = 0; attempt < 3; attempt++) {
-        if (await qiInput.isVisible()) return;
+        if (await paletteShown()) return;
+        // F1 also replaces a command's own quick input that is still open or closing
         await page.keyboard.press(attempt === 1 ? 'Control+Shift+P' : 'F1');
-        try {
-          await qiInput.waitFor({ state: 'visible', timeout: 5000 });
-          return;
-        } catch {
-          /* retry */
+        const by = Date.now() + 5000;
+        while (Date.now() < by) {
+          if (await paletteShown()) return;
+          await sleep(100);
         }
       }
-      await qiInput.waitFor({ state: 'visible' });
+      throw new Error('e2e harness: the command palette did not open (F1, Ctrl+Shift+P)');
     };
 
     const runCommand = async (title: string): Promise<void> => {
@@ -643,9 +721,9 @@ export async function startVsCode(opts: StartVsCodeOptions): Promise<VsCodeSessi
       const deadline = Date.now() + actionTimeout;
       let shown: string[] = [];
       for (;;) {
-        await openPalette();
-        await qiInput.fill(`>${title}`);
         try {
+          await openPalette();
+          await qiInput.fill(`>${title}`, { timeout: 5000 });
           await row.waitFor({ state: 'visible', timeout: 2000 });
           break;
         } catch {
@@ -659,7 +737,41 @@ export async function startVsCode(opts: StartVsCodeOptions): Promise<VsCodeSessi
         }
       }
       await row.click();
-      await qiWidget.waitFor({ state: 'hidden' }).catch(() => undefined);
+      // Done when the palette is gone, or when the command reused the widget for a quick input
+      // of its own (its value is no longer what was typed into the palette).
+      const typed = `>${title}`;
+      const doneBy = Date.now() + actionTimeout;
+      while (Date.now() < doneBy) {
+        if (!(await qiWidget.isVisible().catch(() => false))) break;
+        const value = await qiInput.inputValue({ timeout: 1000 }).catch(() => typed);
+        if (value !== typed) break;
+        await sleep(50);
+      }
+    };
+
+    const sidebarRow = (label: string | RegExp): Locator =>
+      page.locator('.part.sidebar .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: label }) }).first();
+
+    const dialogBox = page.locator('.monaco-dialog-box').last();
+    const readDialog = async (): Promise<DialogInfo> => ({
+      message: (await dialogBox.locator('.dialog-message-text').first().innerText().catch(() => '')).trim(),
+      detail: (await dialogBox.locator('.dialog-message-detail').first().innerText().catch(() => '')).trim(),
+      buttons: (await dialogBox.locator('.dialog-buttons .monaco-button').allInnerTexts()).map((b) => b.replace(/\s+/g, ' ').trim()),
+    });
+    const dialogs: Dialogs = {
+      async current() {
+        return (await dialogBox.isVisible()) ? readDialog() : undefined;
+      },
+      async waitFor(match, timeoutMs) {
+        const box = match === undefined ? dialogBox : page.locator('.monaco-dialog-box').filter({ hasText: match }).last();
+        await box.waitFor({ state: 'visible', timeout: timeoutMs ?? actionTimeout });
+        return readDialog();
+      },
+      async click(button) {
+        await dialogBox.waitFor({ state: 'visible' });
+        await dialogBox.locator('.dialog-buttons .monaco-button').filter({ hasText: button }).first().click();
+        await dialogBox.waitFor({ state: 'hidden' });
+      },
     };
 
     const notificationMessages = page.locator(
@@ -679,6 +791,51 @@ export async function startVsCode(opts: StartVsCodeOptions): Promise<VsCodeSessi
       runCommand,
       openCommandPalette: openPalette,
       quickInput,
+      async treeItems() {
+        return page.locator('.part.sidebar .monaco-list-row').evaluateAll((rows) =>
+          rows.map((row) => {
+            const text = (sel: string) => (row.querySelector(sel)?.textContent ?? '').replace(/\s+/g, ' ').trim();
+            const iconEl = row.querySelector('.custom-view-tree-node-item-icon');
+            const icon = iconEl ? /(?:^|\s)codicon-([\w-]+)/.exec(iconEl.className)?.[1] : undefined;
+            const expanded = row.getAttribute('aria-expanded');
+            return {
+              label: text('.label-name'),
+              description: text('.label-description'),
+              icon,
+              ariaLabel: row.getAttribute('aria-label') ?? '',
+              level: Number(row.getAttribute('aria-level') ?? '1'),
+              expanded: expanded === null ? undefined : expanded === 'true',
+              actions: [...row.querySelectorAll('.actions .action-label')].map((a) => a.getAttribute('aria-label') ?? ''),
+            };
+          }),
+        );
+      },
+      async clickTreeItemAction(label, action) {
+        const row = sidebarRow(label);
+        await row.waitFor({ state: 'visible' });
+        await row.hover();
+        await sleep(300);
+        const button = row.locator(`.actions .action-label[aria-label="${action.replace(/"/g, '\\"')}"]`).first();
+        await button.waitFor({ state: 'visible' });
+        await button.hover();
+        await sleep(150);
+        await button.click();
+      },
+      async treeItemTooltip(label, timeoutMs) {
+        const row = sidebarRow(label);
+        await row.waitFor({ state: 'visible' });
+        const hover = page.locator('.workbench-hover, .monaco-hover:not(.hidden)').filter({ hasText: /\S/ }).last();
+        // a hover already shown for another element would be read instead: move away first
+        await page.mouse.move(0, 0);
+        await hover.waitFor({ state: 'hidden', timeout: 3000 }).catch(() => undefined);
+        await row.locator('.monaco-icon-label').first().hover();
+        await hover.waitFor({ state: 'visible', timeout: timeoutMs ?? actionTimeout });
+        // markdown tooltips turn spaces into &nbsp;: give them back as plain spaces, keep the line breaks
+        const text = (await hover.innerText()).replace(/[^\S\n]+/g, ' ').replace(/ *\n */g, '\n').trim();
+        await page.mouse.move(0, 0);
+        return text;
+      },
+      dialogs,
       async treeRows() {
         const rows = page.locator(
           '.part.sidebar .monaco-list-row, .part.panel .monaco-list-row, .part.auxiliarybar .monaco-list-row',
@@ -708,9 +865,9 @@ export async function startVsCode(opts: StartVsCodeOptions): Promise<VsCodeSessi
         await m.waitFor({ state: 'visible', timeout: timeoutMs ?? actionTimeout });
         return (await m.innerText()).replace(/\s+/g, ' ').trim();
       },
-      async screenshot(file) {
+      async screenshot(file, shotOpts) {
         fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-        await page.screenshot({ path: file });
+        await page.screenshot({ path: file, clip: shotOpts?.clip });
       },
       consoleMessages: () => [...consoleLines],
       serverOutput: () => serverOut,
