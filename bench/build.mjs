@@ -1,0 +1,42 @@
+// Builds the benchmark: the engine as shipped (same esbuild options and externals as
+// esbuild.config.mjs --production, so ssh2 has no native addon and runs its pure-JS crypto), and
+// the bench driver/host scripts. BENCH_MINIFY=0 keeps names readable for `node --cpu-prof`.
+import * as esbuild from 'esbuild';
+import * as fs from 'node:fs';
+
+const minify = process.env.BENCH_MINIFY !== '0';
+
+/** Mirrors esbuild.config.mjs (production) except entry/outfile. */
+const shipped = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  external: ['vscode', 'cpu-features', '*.node'],
+  minify,
+  sourcemap: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+  metafile: true,
+};
+
+const engineEntries = { engine: 'bench/engine-entry.ts' };
+if (fs.existsSync('src/core/worker/engineWorker.ts')) engineEntries.engineWorker = 'src/core/worker/workerMain.ts';
+
+const engine = await esbuild.build({ ...shipped, entryPoints: engineEntries, outdir: 'out/bench' });
+
+// Bench scripts: plain node, not part of what ships.
+await esbuild.build({
+  entryPoints: { run: 'bench/run.ts', engineHost: 'bench/engineHost.ts' },
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  outdir: 'out/bench',
+  external: ['*.node'],
+  logLevel: 'warning',
+});
+
+for (const [file, out] of Object.entries(engine.metafile.outputs)) {
+  console.log(`${file} ${(out.bytes / 1024).toFixed(0)} KB${minify ? ' (minified like --production)' : ''}`);
+}

@@ -1,0 +1,111 @@
+/**
+ * A child process that runs the bundled engine (out/bench/engine.js) the way the extension host
+ * would: one thread that owns the TunnelManager. The parent (bench/run.ts) drives it over IPC and
+ * reads its RSS/CPU from /proc. It also measures its own event-loop delay on request.
+ *
+ * Like the packaged extension (which ships only dist/extension.js, no node_modules), it must not
+ * find ssh2's optional native helpers: `*.node` paths are relative to the bundle and do not exist,
+ * and `cpu-features` is made unresolvable here.
+ */
+import Module from 'node:module';
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import type * as Engine from './engine-entry';
+
+type Req = { id: number; op: string; [k: string]: unknown };
+
+const M = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
+const resolve = M._resolveFilename;
+M._resolveFilename = function (request: string, ...rest: unknown[]): string {
+  if (request === 'cpu-features' || request.endsWith('.node')) {
+    const err = new Error(`Cannot find module '${request}' (blocked: not shipped in the VSIX)`) as Error & { code: string };
+    err.code = 'MODULE_NOT_FOUND';
+    throw err;
+  }
+  return resolve.call(this, request, ...rest);
+};
+
+const bundlePath = process.env.BENCH_ENGINE_BUNDLE!;
+const tRequire0 = performance.now();
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const engine = require(bundlePath) as typeof Engine;
+const requireMs = performance.now() - tRequire0;
+
+interface ManagerLike {
+  addForward(req: unknown): Promise<unknown>;
+  connectHost(host: string): Promise<unknown>;
+  snapshot(): unknown;
+  dispose(): Promise<void>;
+}
+
+let manager: ManagerLike | undefined;
+let eld: IntervalHistogram | undefined;
+const logTail: string[] = [];
+
+const prompter = {
+  password: async () => undefined,
+  passphrase: async () => undefined,
+  keyboardInteractive: async () => undefined,
+  confirmHostKey: async () => false,
+};
+
+async function handle(req: Req): Promise<unknown> {
+  switch (req.op) {
+    case 'init': {
+      const log = new engine.Log((req.logLevel as 'verbose') ?? 'verbose');
+      log.onLine((l) => {
+        logTail.push(l.text);
+        if (logTail.length > 200) logTail.shift();
+      });
+      const t0 = performance.now();
+      const options = { log, prompter, configFile: req.configFile as string, homeDir: req.homeDir as string, reconnect: false };
+      if (req.mode === 'worker') {
+        const client = new engine.EngineClient({ ...options, workerPath: process.env.BENCH_ENGINE_WORKER! });
+        await client.ready;
+        manager = client as unknown as ManagerLike;
+      } else {
+        manager = new engine.TunnelManager(options) as unknown as ManagerLike;
+      }
+      const constructMs = performance.now() - t0;
+      return { requireMs, constructMs, pid: process.pid };
+    }
+    case 'add':
+      return manager!.addForward(req.req);
+    case 'connect':
+      return manager!.connectHost(req.host as string);
+    case 'snapshot':
+      return manager!.snapshot();
+    case 'log':
+      return logTail.slice(-50);
+    case 'eldStart':
+      eld?.disable();
+      eld = monitorEventLoopDelay({ resolution: (req.resolution as number) ?? 5 });
+      eld.enable();
+      return null;
+    case 'eldStop': {
+      if (!eld) return null;
+      eld.disable();
+      const ms = (ns: number): number => ns / 1e6;
+      const r = { p50: ms(eld.percentile(50)), p99: ms(eld.percentile(99)), max: ms(eld.max), mean: ms(eld.mean), count: eld.count };
+      eld = undefined;
+      return r;
+    }
+    case 'gc':
+      (globalThis as { gc?: () => void }).gc?.();
+      return null;
+    case 'dispose':
+      await manager?.dispose();
+      setImmediate(() => process.exit(0));
+      return null;
+    default:
+      throw new Error(`unknown op ${req.op}`);
+  }
+}
+
+process.on('message', (msg: Req) => {
+  handle(msg).then(
+    (result) => process.send!({ id: msg.id, result }),
+    (err: Error) => process.send!({ id: msg.id, error: err.message }),
+  );
+});
+process.on('disconnect', () => process.exit(0));
+process.send!({ ready: true });

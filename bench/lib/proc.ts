@@ -1,0 +1,94 @@
+/** /proc readers: RSS, peak RSS, CPU time of a process and busy time of the whole machine. */
+import * as fs from 'node:fs';
+
+const TICK_HZ = 100;
+
+export interface ProcMem {
+  /** Resident set size, bytes (VmRSS). */
+  rss: number;
+  /** Peak resident set size since start or the last resetPeak(), bytes (VmHWM). */
+  hwm: number;
+}
+
+export function procMem(pid: number): ProcMem | undefined {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resets VmHWM to the current RSS (Linux: `echo 5 > /proc/PID/clear_refs`). */
+export function resetPeak(pid: number): boolean {
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** utime + stime of a process, seconds. */
+export function procCpu(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // rest[11] = utime (field 14), rest[12] = stime (15)
+    return (Number(rest[11]) + Number(rest[12])) / TICK_HZ;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds of several processes together (e.g. every sshd process of a connection). */
+export function cpuOf(pids: number[]): number {
+  return pids.reduce((sum, pid) => sum + (procCpu(pid) || 0), 0);
+}
+
+/** Busy and total jiffies of the whole machine (all CPUs), from /proc/stat. */
+export function machineTicks(): { busy: number; total: number } {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (v[3] ?? 0) + (v[4] ?? 0);
+  const total = v.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/** Machine busy share between two machineTicks() readings, in % of ALL CPUs × cpu count (200 % = 2 cores busy). */
+export function busyPercent(a: { busy: number; total: number }, b: { busy: number; total: number }, cpus: number): number {
+  const total = b.total - a.total;
+  return total > 0 ? ((b.busy - a.busy) / total) * 100 * cpus : NaN;
+}
+
+export function loadAverage(): [number, number, number] {
+  const parts = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').map(Number);
+  return [parts[0] ?? NaN, parts[1] ?? NaN, parts[2] ?? NaN];
+}
+
+/** Child PIDs of `pid` (direct children only). */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(rest[1]) === pid && rest[0] !== 'Z') out.push(Number(name));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** Processes whose command line contains `needle` (e.g. the sshd session of one client port). */
+export function pidsByCmdline(needle: string): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${name}/cmdline`, 'latin1').includes(needle)) out.push(Number(name));
+    } catch { /* gone */ }
+  }
+  return out;
+}

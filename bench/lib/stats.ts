@@ -1,0 +1,60 @@
+/** Small statistics helpers: median, min–max, percentiles, formatting. */
+
+export function median(xs: number[]): number {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+}
+
+/** Nearest-rank percentile (p in 0..100). */
+export function percentile(xs: number[], p: number): number {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return NaN;
+  const rank = Math.min(v.length - 1, Math.max(0, Math.ceil((p / 100) * v.length) - 1));
+  return v[rank]!;
+}
+
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+  values: number[];
+}
+
+export function summarize(xs: number[]): Summary {
+  const v = xs.filter((x) => Number.isFinite(x));
+  return {
+    median: median(v),
+    min: v.length ? Math.min(...v) : NaN,
+    max: v.length ? Math.max(...v) : NaN,
+    n: v.length,
+    values: xs,
+  };
+}
+
+/** A number with about 3 significant digits (no exponent). */
+export function num(x: number, digits = 3): string {
+  if (!Number.isFinite(x)) return '–';
+  const abs = Math.abs(x);
+  if (abs >= 10 ** digits) return Math.round(x).toString();
+  if (abs === 0) return '0';
+  const d = Math.max(0, digits - 1 - Math.floor(Math.log10(abs)));
+  return x.toFixed(Math.min(d, 3));
+}
+
+/** `median (min–max)`. */
+export function cell(s: Summary | undefined, digits = 3): string {
+  if (!s || !s.n) return '–';
+  if (s.n === 1) return num(s.median, digits);
+  return `${num(s.median, digits)} (${num(s.min, digits)}–${num(s.max, digits)})`;
+}
+
+export function ratio(ours: number, theirs: number): string {
+  if (!Number.isFinite(ours) || !Number.isFinite(theirs) || theirs === 0) return '–';
+  return `${(ours / theirs).toFixed(2)}×`;
+}
+
+export const MB = 1e6;
+export const MiB = 1024 * 1024;

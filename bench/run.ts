@@ -1,0 +1,626 @@
+/**
+ * `npm run bench`: this extension's forwarders, as shipped (esbuild bundle, no ssh2 native addon),
+ * against OpenSSH's `ssh` on the same loopback sshd in the same run. Prints a markdown report and
+ * writes bench/results/latest.json. It reports; it never fails on a number.
+ *
+ * Env: BENCH_QUICK=1 (small sizes, 2 rounds), BENCH_ROUNDS, BENCH_BULK_MB, BENCH_ONLY=static,bulk,
+ * short,concurrent (sections), BENCH_CIPHERS=aes128-gcm@openssh.com,... , BENCH_WORKER=0 (skip the
+ * engine-in-a-worker variant), BENCH_PROFILE=1 (engine host runs with --cpu-prof into
+ * bench/results/profiles), BENCH_OUT=path.json.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startSshd, freePort, type Sshd } from '../test/fixtures/sshd';
+import { EngineForwarder, OpenSshForwarder, SSH_PATH, killAllNow, type ForwardSet } from './lib/forwarders';
+import { bulk, concurrentEcho, shortConnections, startBulkServer, startEchoServer, type Target, type Via } from './lib/load';
+import { busyPercent, cpuOf, loadAverage, machineTicks, procCpu, procMem, resetPeak } from './lib/proc';
+import { MiB, cell, median, num, ratio, summarize, type Summary } from './lib/stats';
+
+// ------------------------------------------------------------------------------------ settings
+
+const env = process.env;
+const QUICK = env.BENCH_QUICK === '1';
+const ROUNDS = Number(env.BENCH_ROUNDS ?? (QUICK ? 2 : 5));
+const BULK_BYTES = Number(env.BENCH_BULK_MB ?? (QUICK ? 128 : 1024)) * MiB;
+const WARMUP_BYTES = Math.min(BULK_BYTES, 64 * MiB);
+const SHORT_MAX = QUICK ? 300 : 1000;
+const SHORT_MS = QUICK ? 1500 : 4000;
+const BURST = Number(env.BENCH_BURST ?? 1000);
+const BURST_REPS = Number(env.BENCH_BURST_REPS ?? (QUICK ? 1 : 3));
+const SETTLE_MS = 10_000;
+/** monitorEventLoopDelay's sampling interval; its percentiles include this interval. */
+const ELD_RESOLUTION_MS = 1;
+const CIPHERS = (env.BENCH_CIPHERS ?? 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com').split(',').filter(Boolean);
+const SECTIONS = new Set((env.BENCH_ONLY ?? 'static,bulk,short,concurrent').split(',').map((s) => s.trim()));
+const WITH_WORKER = env.BENCH_WORKER !== '0';
+const PROFILE = env.BENCH_PROFILE === '1';
+/** Only scenarios whose key (e.g. `bulk | ours | aes128-gcm | -L | to`) matches this regular expression. */
+const FILTER = env.BENCH_FILTER ? new RegExp(env.BENCH_FILTER) : undefined;
+/** Other engine bundles run side by side (A/B of engine changes in one run): `name=path,...` → forwarders `ours-name`. */
+const COMPARE = (env.BENCH_COMPARE ?? '').split(',').filter(Boolean).map((x, i) => {
+  const [name, file] = x.includes('=') ? x.split('=') as [string, string] : [String.fromCharCode(98 + i), x];
+  return { name: `ours-${name}`, file };
+});
+const OUT_DIR = path.resolve(__dirname, '..', '..', 'bench', 'results');
+const OUT_FILE = env.BENCH_OUT ?? path.join(OUT_DIR, 'latest.json');
+const CPUS = os.cpus().length;
+
+const shortName = (c: string): string => c.replace(/@openssh\.com$/, '');
+const hostFor = (c: string): string => `bench-${shortName(c).replace(/[^a-z0-9]+/g, '-')}`;
+
+function log(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+// ------------------------------------------------------------------------------------ fixture
+
+interface Fixture {
+  sshd: Sshd;
+  home: string;
+  configFile: string;
+  bulk: Target;
+  echo: Target;
+}
+
+function hostBlock(sshd: Sshd, alias: string, cipher?: string): string {
+  return [
+    `Host ${alias}`,
+    `  HostName ${sshd.host}`,
+    `  Port ${sshd.port}`,
+    `  User ${sshd.user}`,
+    `  IdentityFile ${sshd.clientKey}`,
+    '  IdentitiesOnly yes',
+    '  IdentityAgent none',
+    `  UserKnownHostsFile ${sshd.knownHostsFile}`,
+    '  StrictHostKeyChecking yes',
+    '  LogLevel ERROR',
+    ...(cipher ? [`  Ciphers ${cipher}`] : []),
+    '',
+  ].join('\n');
+}
+
+async function setup(): Promise<Fixture> {
+  const sshd = await startSshd({
+    hostKeyTypes: ['ed25519'],
+    // sshd keeps the first value of a keyword: quieter than the fixture's DEBUG1 (log writes cost CPU per connection).
+    extraConfig: ['LogLevel ERROR', 'MaxSessions 1000'],
+  });
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sshtunnels-bench-'));
+  fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
+  const configFile = path.join(home, '.ssh', 'config');
+  const idle = Array.from({ length: 4 }, (_, i) => hostBlock(sshd, `bench-idle-${i + 1}`, CIPHERS[0]));
+  fs.writeFileSync(configFile, [...CIPHERS.map((c) => hostBlock(sshd, hostFor(c), c)), ...idle].join('\n'));
+  const [bulkT, echoT] = await Promise.all([startBulkServer(), startEchoServer()]);
+  return { sshd, home, configFile, bulk: bulkT, echo: echoT };
+}
+
+interface Ports { lBulk: number; lEcho: number; rBulk: number; rEcho: number; d: number }
+
+const usedPorts = new Set<number>();
+
+/**
+ * A port free on 127.0.0.1 and never handed out before in this run: the forwarders run side by
+ * side, and sshd binds a -R port on 127.0.0.1 and ::1, reporting success if either works, so a
+ * port reused by two forwards would silently route one forward's test to the other.
+ */
+async function uniquePort(): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    if (!usedPorts.has(p)) {
+      usedPorts.add(p);
+      return p;
+    }
+  }
+}
+
+async function portsFor(): Promise<Ports> {
+  return { lBulk: await uniquePort(), lEcho: await uniquePort(), rBulk: await uniquePort(), rEcho: await uniquePort(), d: await uniquePort() };
+}
+
+function forwardSet(fx: Fixture, host: string, p: Ports, kinds: Array<keyof Ports> = ['lBulk', 'lEcho', 'rBulk', 'rEcho', 'd']): ForwardSet {
+  const flag: Record<keyof Ports, string> = {
+    lBulk: `-L 127.0.0.1:${p.lBulk}:127.0.0.1:${fx.bulk.port}`,
+    lEcho: `-L 127.0.0.1:${p.lEcho}:127.0.0.1:${fx.echo.port}`,
+    rBulk: `-R ${p.rBulk}:127.0.0.1:${fx.bulk.port}`,
+    rEcho: `-R ${p.rEcho}:127.0.0.1:${fx.echo.port}`,
+    d: `-D 127.0.0.1:${p.d}`,
+  };
+  return { host, flags: kinds.map((k) => flag[k]), ports: kinds.map((k) => p[k]) };
+}
+
+// ------------------------------------------------------------------------------------ forwarders under test
+
+type Kind = 'L' | 'R' | 'D';
+type Dir = 'to' | 'from';
+
+interface Fwd {
+  name: string;
+  label: string;
+  /** pid whose CPU/RSS is the forwarder's (per cipher for OpenSSH: one ssh per host). */
+  pidFor(cipher: string): number;
+  ports: Map<string, Ports>;
+  engine?: EngineForwarder;
+  stop(): Promise<void>;
+}
+
+async function startOpenSsh(fx: Fixture, ciphers: string[], kinds?: Array<keyof Ports>): Promise<Fwd> {
+  const ports = new Map<string, Ports>();
+  const sets: ForwardSet[] = [];
+  for (const c of ciphers) {
+    const p = await portsFor();
+    ports.set(c, p);
+    sets.push(forwardSet(fx, hostFor(c), p, kinds));
+  }
+  const f = await OpenSshForwarder.start(fx.configFile, sets);
+  return { name: 'openssh', label: 'OpenSSH ssh', pidFor: (c) => f.pidFor(hostFor(c)), ports, stop: () => f.stop() };
+}
+
+async function startEngine(fx: Fixture, name: string, mode: 'thread' | 'worker', ciphers: string[], kinds?: Array<keyof Ports>, bundle?: string): Promise<Fwd> {
+  const ports = new Map<string, Ports>();
+  const sets: ForwardSet[] = [];
+  for (const c of ciphers) {
+    const p = await portsFor();
+    ports.set(c, p);
+    sets.push(forwardSet(fx, hostFor(c), p, kinds));
+  }
+  const execArgv: string[] = [];
+  if (PROFILE) {
+    const dir = path.join(OUT_DIR, 'profiles');
+    fs.mkdirSync(dir, { recursive: true });
+    execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`);
+  }
+  const e = await EngineForwarder.start({ name, configFile: fx.configFile, homeDir: fx.home, mode, execArgv, bundle });
+  try {
+    await e.addForwards(sets);
+  } catch (err) {
+    await e.stop();
+    throw err;
+  }
+  const label = mode === 'worker' ? 'SSH Tunnels (engine in worker)' : 'SSH Tunnels';
+  return { name, label, pidFor: () => e.pid, ports, engine: e, stop: () => e.stop() };
+}
+
+function viaFor(fx: Fixture, p: Ports, kind: Kind, what: 'bulk' | 'echo'): Via {
+  if (kind === 'L') return { port: what === 'bulk' ? p.lBulk : p.lEcho };
+  if (kind === 'R') return { port: what === 'bulk' ? p.rBulk : p.rEcho };
+  return { port: p.d, socksTo: { host: '127.0.0.1', port: what === 'bulk' ? fx.bulk.port : fx.echo.port } };
+}
+
+// ------------------------------------------------------------------------------------ results
+
+interface BulkRun { mbps: number; seconds: number; fwdCpuPerGB: number; sshdCpuPerGB: number; busy: number; eld?: Eld }
+interface Eld { p50: number; p99: number; max: number; mean: number; count: number }
+
+const results = {
+  meta: {} as Record<string, unknown>,
+  static: {} as Record<string, unknown>,
+  bulk: {} as Record<string, BulkRun[]>,
+  short: {} as Record<string, Array<{ perSecond: number; p50: number; p99: number; max: number; slow: number; failures: number; connections: number }>>,
+  concurrent: {} as Record<string, Array<{ seconds: number; failures: number; reasons?: Record<string, number>; echoed: number; rssFresh?: number; rssBefore: number; peak: number; rssAfter: number }>>,
+};
+
+const key = (...parts: string[]): string => parts.join(' | ');
+
+// ------------------------------------------------------------------------------------ sections
+
+async function sectionStatic(fx: Fixture): Promise<void> {
+  log('static: bundle size');
+  const repo = path.resolve(__dirname, '..', '..');
+  try {
+    execFileSync(process.execPath, ['esbuild.config.mjs', '--production'], { cwd: repo, stdio: 'pipe' });
+    results.static.bundleBytes = fs.statSync(path.join(repo, 'dist', 'extension.js')).size;
+  } catch (e) {
+    results.static.bundleError = (e as Error).message.split('\n').slice(0, 5).join(' ');
+  }
+  results.static.engineBundleBytes = fs.statSync(path.join(__dirname, 'engine.js')).size;
+
+  log('static: require + construction time (fresh processes)');
+  const typical = path.join(fx.home, 'typical_config');
+  fs.writeFileSync(typical, typicalConfig());
+  const req: number[] = [];
+  const con: number[] = [];
+  for (let i = 0; i < (QUICK ? 3 : 7); i++) {
+    const e = await EngineForwarder.start({ name: 'startup', configFile: typical, homeDir: fx.home });
+    req.push(e.initInfo!.requireMs);
+    con.push(e.initInfo!.constructMs);
+    await e.stop();
+  }
+  results.static.requireMs = summarize(req);
+  results.static.constructMs = summarize(con);
+
+  log('static: RSS per connected host with 10 idle forwards');
+  const perHost: number[] = [];
+  const nextHosts: number[] = [];
+  const firstHost: number[] = [];
+  const base: number[] = [];
+  const sshIdle: number[] = [];
+  for (let rep = 0; rep < (QUICK ? 1 : 3); rep++) {
+    const e = await EngineForwarder.start({ name: 'idle', configFile: fx.configFile, homeDir: fx.home });
+    await sleep(3000);
+    const r0 = procMem(e.pid)!.rss;
+    const after: number[] = [];
+    for (let h = 1; h <= 4; h++) {
+      const flags: string[] = [];
+      const ports: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const p = await uniquePort();
+        ports.push(p);
+        flags.push(`-L 127.0.0.1:${p}:127.0.0.1:${fx.echo.port}`);
+      }
+      await e.addForwards([{ host: `bench-idle-${h}`, flags, ports }]);
+      await sleep(3000);
+      after.push(procMem(e.pid)!.rss);
+    }
+    base.push(r0);
+    firstHost.push(after[0]! - r0);
+    perHost.push((after[3]! - r0) / 4);
+    nextHosts.push((after[3]! - after[0]!) / 3);
+    await e.stop();
+    // OpenSSH for comparison: one ssh with 10 idle -L.
+    const flags: string[] = [];
+    const ports: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const p = await uniquePort();
+      ports.push(p);
+      flags.push(`-L 127.0.0.1:${p}:127.0.0.1:${fx.echo.port}`);
+    }
+    const o = await OpenSshForwarder.start(fx.configFile, [{ host: 'bench-idle-1', flags, ports }]);
+    await sleep(3000);
+    sshIdle.push(procMem(o.pid)!.rss);
+    await o.stop();
+  }
+  results.static.idleBaseRss = summarize(base);
+  results.static.rssFirstHost = summarize(firstHost);
+  results.static.rssPerHost = summarize(perHost);
+  results.static.rssPerNextHost = summarize(nextHosts);
+  results.static.opensshIdleRss = summarize(sshIdle);
+}
+
+function typicalConfig(): string {
+  const out = ['Host *', '  ServerAliveInterval 30', '  AddKeysToAgent yes', '  IdentityFile ~/.ssh/id_ed25519', ''];
+  for (let i = 1; i <= 30; i++) {
+    out.push(`Host dev${i} dev${i}.example.com`, `  HostName 10.0.${i}.10`, `  User user${i}`, `  Port ${2200 + i}`);
+    if (i % 3 === 0) out.push('  ProxyJump bastion');
+    if (i % 4 === 0) out.push(`  LocalForward ${9000 + i} localhost:${5000 + i}`);
+    out.push('');
+  }
+  out.push('Host bastion', '  HostName bastion.example.com', '  User jump', '');
+  out.push('Match host *.internal', '  User internal', '');
+  return out.join('\n');
+}
+
+async function sectionBulk(fx: Fixture, fwds: Fwd[]): Promise<void> {
+  type Scenario = { fwd: Fwd; cipher: string; kind: Kind; dir: Dir };
+  const scenarios: Scenario[] = [];
+  for (const cipher of CIPHERS) {
+    for (const kind of ['L', 'R', 'D'] as Kind[]) {
+      for (const dir of ['to', 'from'] as Dir[]) {
+        for (const fwd of fwds) {
+          if (!fwd.ports.has(cipher)) continue;
+          if (fwd.name === 'ours-worker' && kind === 'D') continue; // the worker variant: -L/-R only
+          if (FILTER && !FILTER.test(key('bulk', fwd.name, shortName(cipher), `-${kind}`, dir))) continue;
+          scenarios.push({ fwd, cipher, kind, dir });
+        }
+      }
+    }
+  }
+  const sshdPids = (): number[] => fx.sshd.processes();
+  const runOne = async (s: Scenario, bytes: number): Promise<BulkRun> => {
+    const p = s.fwd.ports.get(s.cipher)!;
+    const via = viaFor(fx, p, s.kind, 'bulk');
+    const pid = s.fwd.pidFor(s.cipher);
+    const sp = sshdPids();
+    // The engine's own thread; while OpenSSH moves the bytes, the idle engine host's (a baseline:
+    // how late a timer fires on this box anyway).
+    const eldHost = s.fwd.engine ?? fwds.find((f) => f.name === 'ours')?.engine;
+    if (eldHost) await eldHost.call('eldStart', { resolution: ELD_RESOLUTION_MS });
+    const c0 = procCpu(pid);
+    const s0 = cpuOf(sp);
+    const m0 = machineTicks();
+    const r = await bulk(via, s.dir, bytes);
+    const m1 = machineTicks();
+    const c1 = procCpu(pid);
+    const s1 = cpuOf(sp);
+    const eld = eldHost ? await eldHost.call('eldStop') as Eld : undefined;
+    const gb = bytes / 1e9;
+    return { mbps: r.mbps, seconds: r.seconds, fwdCpuPerGB: (c1 - c0) / gb, sshdCpuPerGB: (s1 - s0) / gb, busy: busyPercent(m0, m1, CPUS), eld };
+  };
+  log(`bulk: warm-up (${scenarios.length} scenarios × ${WARMUP_BYTES / MiB} MiB)`);
+  for (const s of scenarios) {
+    await runOne(s, WARMUP_BYTES).catch(async (e: Error) => {
+      log(`warm-up ${key(s.fwd.name, shortName(s.cipher), `-${s.kind}`, s.dir)}: ${e.message}`);
+      if (s.fwd.engine) log(`${s.fwd.name} log tail:\n  ${(await s.fwd.engine.call('log').catch(() => []) as string[]).slice(-12).join('\n  ')}`);
+    });
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    log(`bulk: round ${round + 1}/${ROUNDS} (${scenarios.length} × ${BULK_BYTES / MiB} MiB), load ${loadAverage().join(' ')}`);
+    const order = round % 2 ? [...scenarios].reverse() : scenarios;
+    for (const s of order) {
+      const k = key('bulk', s.fwd.name, shortName(s.cipher), `-${s.kind}`, s.dir);
+      try {
+        const r = await runOne(s, BULK_BYTES);
+        (results.bulk[k] ??= []).push(r);
+      } catch (e) {
+        log(`${k}: ${(e as Error).message}`);
+        if (s.fwd.engine) {
+          const tail = await s.fwd.engine.call('log').catch(() => []) as string[];
+          log(`${s.fwd.name} log tail:\n  ${tail.slice(-12).join('\n  ')}`);
+        }
+        (results.bulk[k] ??= []).push({ mbps: NaN, seconds: NaN, fwdCpuPerGB: NaN, sshdCpuPerGB: NaN, busy: NaN });
+      }
+    }
+  }
+}
+
+async function sectionShort(fx: Fixture, fwds: Fwd[]): Promise<void> {
+  const cipher = CIPHERS[0]!;
+  type Scenario = { name: string; via: Via; kind: 'L' | 'R'; parallel: number };
+  const scenarios: Scenario[] = [];
+  for (const kind of ['L', 'R'] as const) {
+    for (const parallel of [1, 8]) {
+      scenarios.push({ name: 'raw', via: { port: fx.echo.port }, kind, parallel });
+      for (const f of fwds) scenarios.push({ name: f.name, via: viaFor(fx, f.ports.get(cipher)!, kind, 'echo'), kind, parallel });
+    }
+  }
+  if (FILTER) scenarios.splice(0, scenarios.length, ...scenarios.filter((x) => FILTER.test(key('short', x.name, `-${x.kind}`, `x${x.parallel}`))));
+  log('short: warm-up');
+  for (const s of scenarios) await shortConnections(s.via, s.parallel, 100, 1000).catch(() => undefined);
+  for (let round = 0; round < ROUNDS; round++) {
+    log(`short: round ${round + 1}/${ROUNDS}, load ${loadAverage().join(' ')}`);
+    const order = round % 2 ? [...scenarios].reverse() : scenarios;
+    for (const s of order) {
+      const r = await shortConnections(s.via, s.parallel, SHORT_MAX, SHORT_MS);
+      (results.short[key('short', s.name, `-${s.kind}`, `x${s.parallel}`)] ??= []).push({
+        perSecond: r.perSecond, p50: r.p50, p99: r.p99, max: r.max, slow: r.slow, failures: r.failures, connections: r.connections,
+      });
+      await sleep(200);
+    }
+  }
+}
+
+async function sectionConcurrent(fx: Fixture): Promise<void> {
+  const cipher = CIPHERS[0]!;
+  log(`concurrent: fresh forwarders, ${BURST} connections × ${BURST_REPS} reps`);
+  const fwds = [
+    await startOpenSsh(fx, [cipher], ['lEcho', 'rEcho']),
+    await startEngine(fx, 'ours', 'thread', [cipher], ['lEcho', 'rEcho']),
+  ];
+  for (const c of COMPARE) fwds.push(await startEngine(fx, c.name, 'thread', [cipher], ['lEcho', 'rEcho'], c.file));
+  try {
+    await sleep(2000);
+    const fresh = new Map(fwds.map((f) => [f.name, procMem(f.pidFor(cipher))!.rss]));
+    // One unmeasured burst each: the engine's code is JIT-compiled and its heap sized, as in a
+    // process that has been running for a while (OpenSSH has nothing to warm up).
+    for (const kind of ['L', 'R'] as const) {
+      await concurrentEcho({ port: fx.echo.port }, BURST);
+      for (const f of fwds) {
+        await concurrentEcho(viaFor(fx, f.ports.get(cipher)!, kind, 'echo'), BURST);
+        await sleep(500);
+      }
+    }
+    await sleep(3000);
+    for (let rep = 0; rep < BURST_REPS; rep++) {
+      for (const kind of ['L', 'R'] as const) {
+        type Pending = { k: string; pid: number; end: number; r: { seconds: number; failures: number; reasons: Record<string, number>; echoed: number; rssFresh?: number; rssBefore: number; peak: number } };
+        const pending: Pending[] = [];
+        const raw = await concurrentEcho({ port: fx.echo.port }, BURST);
+        (results.concurrent[key('concurrent', 'raw', `-${kind}`)] ??= []).push({ seconds: raw.seconds, failures: raw.failures, reasons: raw.reasons, echoed: raw.echoed, rssBefore: NaN, peak: NaN, rssAfter: NaN });
+        const order = rep % 2 ? [...fwds].reverse() : fwds;
+        for (const f of order) {
+          const pid = f.pidFor(cipher);
+          const rssBefore = procMem(pid)!.rss;
+          resetPeak(pid);
+          const r = await concurrentEcho(viaFor(fx, f.ports.get(cipher)!, kind, 'echo'), BURST);
+          const peak = procMem(pid)!.hwm;
+          pending.push({ k: key('concurrent', f.name, `-${kind}`), pid, end: Date.now(), r: { seconds: r.seconds, failures: r.failures, reasons: r.reasons, echoed: r.echoed, rssFresh: fresh.get(f.name), rssBefore, peak } });
+          log(`concurrent ${f.name} -${kind}: ${r.echoed}/${BURST} echoed in ${r.seconds.toFixed(3)} s${r.failures ? ` (failed: ${JSON.stringify(r.reasons)})` : ''}`);
+          await sleep(500);
+        }
+        for (const p of pending) {
+          await sleep(Math.max(0, p.end + SETTLE_MS - Date.now()));
+          (results.concurrent[p.k] ??= []).push({ ...p.r, rssAfter: procMem(p.pid)!.rss });
+        }
+      }
+    }
+  } finally {
+    for (const f of fwds) await f.stop();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+// ------------------------------------------------------------------------------------ report
+
+function s(k: string, field: string): Summary {
+  const list = (results.bulk[k] ?? results.short[k] ?? results.concurrent[k] ?? []) as unknown as Array<Record<string, number>>;
+  return summarize(list.map((r) => r[field] ?? NaN));
+}
+
+function eldSummary(k: string, field: 'p50' | 'p99' | 'max'): Summary {
+  return summarize((results.bulk[k] ?? []).map((r) => r.eld?.[field] ?? NaN));
+}
+
+function report(): string {
+  const out: string[] = [];
+  const m = results.meta;
+  out.push(`## SSH Tunnels benchmark — ${String(m.date)}`, '');
+  out.push(`${String(m.cpuModel)} × ${CPUS}, node ${process.version}, ${String(m.sshVersion)}, ssh2 ${String(m.ssh2Version)} (bundled, no native addon).`);
+  out.push(`Load average at start ${String(m.loadStart)}, at end ${String(m.loadEnd)}. ${ROUNDS} interleaved rounds; cells are median (min–max).${QUICK ? ' **Quick run (BENCH_QUICK=1): small sizes, few rounds.**' : ''}`, '');
+
+  if (SECTIONS.has('bulk')) {
+    out.push(`### Bulk: ${BULK_BYTES / MiB} MiB through one connection, MB/s`, '');
+    out.push('"to" = toward the forward target (for -L an upload), "from" = back from it. CPU-s/GB: the forwarder process (ssh or node), CPU-seconds per 10^9 bytes. ELD: p99 event-loop delay of the engine\'s thread during the transfer (monitorEventLoopDelay, 1 ms resolution, so ~1 ms is the floor); in brackets the same for the idle engine host while OpenSSH moves the bytes: how late a timer fires on this busy box anyway.', '');
+    out.push('| forward | cipher | dir | OpenSSH | SSH Tunnels | ratio | CPU-s/GB OpenSSH / ours | ELD p99 ms (idle baseline) | machine busy % |');
+    out.push('|---|---|---|---|---|---|---|---|---|');
+    for (const cipher of CIPHERS) {
+      for (const kind of ['L', 'R', 'D']) {
+        for (const dir of ['to', 'from']) {
+          const ko = key('bulk', 'openssh', shortName(cipher), `-${kind}`, dir);
+          const ku = key('bulk', 'ours', shortName(cipher), `-${kind}`, dir);
+          if (!results.bulk[ko] && !results.bulk[ku]) continue;
+          const o = s(ko, 'mbps');
+          const u = s(ku, 'mbps');
+          out.push(`| -${kind}${kind === 'D' ? ' (SOCKS5)' : ''} | ${shortName(cipher)} | ${dir} | ${cell(o)} | ${cell(u)} | ${ratio(u.median, o.median)} | ${num(s(ko, 'fwdCpuPerGB').median)} / ${num(s(ku, 'fwdCpuPerGB').median)} | ${cell(eldSummary(ku, 'p99'))} (${num(eldSummary(ko, 'p99').median)}) | ${num(median([...(results.bulk[ko] ?? []), ...(results.bulk[ku] ?? [])].map((r) => r.busy)))} |`);
+        }
+      }
+    }
+    const worker = Object.keys(results.bulk).filter((k) => k.startsWith('bulk | ours-worker'));
+    if (worker.length) {
+      out.push('', '### Engine on the extension host thread vs in a worker thread', '');
+      out.push('Main-thread event-loop delay of the host process while a bulk transfer runs (the extension host\'s responsiveness), and the throughput each way.', '');
+      out.push('| forward | cipher | dir | in-thread MB/s | worker MB/s | ELD p50 / p99 ms, engine in-thread | ELD p50 / p99 ms, main thread, engine in worker | idle baseline p99 | CPU-s/GB in-thread / worker |');
+      out.push('|---|---|---|---|---|---|---|---|---|');
+      for (const kw of worker) {
+        const kt = kw.replace('ours-worker', 'ours');
+        const ko = kw.replace('ours-worker', 'openssh');
+        const [, , cipher, kind, dir] = kw.split(' | ');
+        out.push(`| ${kind} | ${cipher} | ${dir} | ${cell(s(kt, 'mbps'))} | ${cell(s(kw, 'mbps'))} | ${num(eldSummary(kt, 'p50').median)} / ${cell(eldSummary(kt, 'p99'))} | ${num(eldSummary(kw, 'p50').median)} / ${cell(eldSummary(kw, 'p99'))} | ${num(eldSummary(ko, 'p99').median)} | ${num(s(kt, 'fwdCpuPerGB').median)} / ${num(s(kw, 'fwdCpuPerGB').median)} |`);
+      }
+    }
+    out.push('');
+  }
+
+  if (SECTIONS.has('short')) {
+    out.push(`### Short connections: open, 1-byte echo, close (≤ ${SHORT_MAX} connections or ${SHORT_MS / 1000} s per measurement)`, '');
+    out.push('| forward | lanes | raw (no tunnel) conn/s | OpenSSH conn/s | SSH Tunnels conn/s | ratio | p50 / p99 ms OpenSSH | p50 / p99 ms ours | > 40 ms OpenSSH / ours (total) |');
+    out.push('|---|---|---|---|---|---|---|---|---|');
+    for (const kind of ['L', 'R']) {
+      for (const par of [1, 8]) {
+        const k = (n: string): string => key('short', n, `-${kind}`, `x${par}`);
+        const o = s(k('openssh'), 'perSecond');
+        const u = s(k('ours'), 'perSecond');
+        const slow = (n: string): number => (results.short[k(n)] ?? []).reduce((a, r) => a + r.slow, 0);
+        out.push(`| -${kind} | ${par} | ${cell(s(k('raw'), 'perSecond'))} | ${cell(o)} | ${cell(u)} | ${ratio(u.median, o.median)} | ${num(s(k('openssh'), 'p50').median)} / ${num(s(k('openssh'), 'p99').median)} | ${num(s(k('ours'), 'p50').median)} / ${num(s(k('ours'), 'p99').median)} | ${slow('openssh')} / ${slow('ours')} |`);
+        if (results.short[k('ours-worker')]) {
+          out.push(`| -${kind} (engine in worker) | ${par} | | | ${cell(s(k('ours-worker'), 'perSecond'))} | ${ratio(s(k('ours-worker'), 'perSecond').median, o.median)} | | ${num(s(k('ours-worker'), 'p50').median)} / ${num(s(k('ours-worker'), 'p99').median)} | – / ${slow('ours-worker')} |`);
+        }
+      }
+    }
+    out.push('');
+  }
+
+  if (SECTIONS.has('concurrent')) {
+    out.push(`### ${BURST} concurrent connections through one tunnel (1-byte echo each, all held until the last echo; ${BURST_REPS} reps)`, '');
+    out.push('Each forwarder had one unmeasured burst of each kind first (JIT, heap). RSS: the forwarder process (ssh or node); "fresh" is before any burst, "before" right before the measured one.', '');
+    out.push('| forward | forwarder | all echoed after, s | failures | RSS fresh MB | RSS before MB | peak RSS MB | RSS 10 s after MB | after / before |');
+    out.push('|---|---|---|---|---|---|---|---|---|');
+    for (const kind of ['L', 'R']) {
+      for (const n of ['raw', 'openssh', 'ours', ...COMPARE.map((c) => c.name)]) {
+        const k = key('concurrent', n, `-${kind}`);
+        if (!results.concurrent[k]) continue;
+        const list = results.concurrent[k]!;
+        const mb = (f: 'rssFresh' | 'rssBefore' | 'peak' | 'rssAfter'): string => n === 'raw' ? '–' : cell(summarize(list.map((r) => (r[f] ?? NaN) / 1e6)));
+        const failed = list.reduce((a, r) => a + r.failures, 0);
+        const why: Record<string, number> = {};
+        for (const r of list) for (const [w, c] of Object.entries(r.reasons ?? {})) why[w] = (why[w] ?? 0) + c;
+        const growth = n === 'raw' ? '–' : cell(summarize(list.map((r) => r.rssAfter / r.rssBefore)));
+        out.push(`| -${kind} | ${n === 'raw' ? 'raw (no tunnel)' : n === 'ours' ? 'SSH Tunnels' : n === 'openssh' ? 'OpenSSH ssh' : n} | ${cell(summarize(list.map((r) => r.seconds)))} | ${failed}${failed ? ` (${Object.entries(why).map(([w, c]) => `${w} ${c}`).join(', ')})` : ''} | ${mb('rssFresh')} | ${mb('rssBefore')} | ${mb('peak')} | ${mb('rssAfter')} | ${growth} |`);
+      }
+    }
+    out.push('');
+  }
+
+  if (COMPARE.length || env.BENCH_DUMP === '1') {
+    out.push('### Every measurement (median (min–max))', '');
+    out.push('| scenario | MB/s or conn/s or s | fwd CPU-s/GB | p99 ms (short) / ELD p99 (bulk) |', '|---|---|---|---|');
+    for (const k of Object.keys(results.bulk).sort()) out.push(`| ${k} | ${cell(s(k, 'mbps'))} | ${cell(s(k, 'fwdCpuPerGB'))} | ${cell(eldSummary(k, 'p99'))} |`);
+    for (const k of Object.keys(results.short).sort()) out.push(`| ${k} | ${cell(s(k, 'perSecond'))} | | ${cell(s(k, 'p99'))} |`);
+    out.push('');
+  }
+
+  if (SECTIONS.has('static')) {
+    const st = results.static;
+    const sm = (k: string): Summary => st[k] as Summary;
+    out.push('### Size, start-up, idle memory', '');
+    out.push('| what | value |', '|---|---|');
+    out.push(`| dist/extension.js (\`node esbuild.config.mjs --production\`) | ${st.bundleBytes ? `${((st.bundleBytes as number) / 1024).toFixed(0)} KB` : `build failed: ${String(st.bundleError)}`} |`);
+    out.push(`| engine alone (out/bench/engine.js, same options) | ${((st.engineBundleBytes as number) / 1024).toFixed(0)} KB |`);
+    out.push(`| require() of the engine bundle, fresh process | ${cell(sm('requireMs'))} ms |`);
+    out.push(`| new TunnelManager() with a 31-host ssh config | ${cell(sm('constructMs'))} ms |`);
+    out.push(`| engine process RSS, no host connected | ${cell(summarize(sm('idleBaseRss').values.map((v) => v / 1e6)))} MB |`);
+    out.push(`| RSS added by the first connected host with 10 idle -L (includes loading ssh2, deferred to the first connection) | ${cell(summarize(sm('rssFirstHost').values.map((v) => v / 1e6)))} MB |`);
+    out.push(`| RSS added per further host with 10 idle -L (hosts 2–4) | ${cell(summarize(sm('rssPerNextHost').values.map((v) => v / 1e6)))} MB |`);
+    out.push(`| RSS per connected host with 10 idle -L, averaged over 4 hosts | ${cell(summarize(sm('rssPerHost').values.map((v) => v / 1e6)))} MB |`);
+    out.push(`| OpenSSH ssh with 10 idle -L, whole process | ${cell(summarize(sm('opensshIdleRss').values.map((v) => v / 1e6)))} MB |`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+// ------------------------------------------------------------------------------------ main
+
+/** Ctrl-C: stop the forwarders now; the sshd fixture's own handler then stops sshd and exits. */
+function onSignal(sig: NodeJS.Signals): void {
+  log(`${sig}: stopping forwarders`);
+  killAllNow();
+  process.removeListener(sig, onSignal);
+  if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+}
+
+async function main(): Promise<void> {
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const t0 = Date.now();
+  results.meta = {
+    date: new Date().toISOString(),
+    quick: QUICK,
+    rounds: ROUNDS,
+    bulkBytes: BULK_BYTES,
+    ciphers: CIPHERS,
+    cpus: CPUS,
+    cpuModel: os.cpus()[0]?.model,
+    node: process.version,
+    sshVersion: spawnSync(SSH_PATH, ['-V'], { encoding: 'utf8' }).stderr.trim(),
+    ssh2Version: (JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'node_modules', 'ssh2', 'package.json'), 'utf8')) as { version: string }).version,
+    loadStart: loadAverage().join(' '),
+  };
+  const fx = await setup();
+  const fwds: Array<{ stop(): Promise<void> }> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const f of fwds.splice(0)) await f.stop().catch(() => undefined);
+  };
+  try {
+    if (SECTIONS.has('bulk') || SECTIONS.has('short')) {
+      log('starting forwarders');
+      const list: Fwd[] = [await startOpenSsh(fx, CIPHERS), await startEngine(fx, 'ours', 'thread', CIPHERS)];
+      fwds.push(...list);
+      for (const c of COMPARE) {
+        const b = await startEngine(fx, c.name, 'thread', CIPHERS, undefined, c.file);
+        list.push(b);
+        fwds.push(b);
+      }
+      if (WITH_WORKER && fs.existsSync(path.join(__dirname, 'engineWorker.js'))) {
+        const w = await startEngine(fx, 'ours-worker', 'worker', [CIPHERS[0]!], ['lBulk', 'lEcho', 'rBulk', 'rEcho']);
+        list.push(w);
+        fwds.push(w);
+      }
+      if (SECTIONS.has('bulk')) await sectionBulk(fx, list);
+      if (SECTIONS.has('short')) await sectionShort(fx, list);
+      await stopAll();
+    }
+    if (SECTIONS.has('concurrent')) await sectionConcurrent(fx);
+    if (SECTIONS.has('static')) await sectionStatic(fx);
+  } finally {
+    await stopAll();
+    await fx.bulk.close();
+    await fx.echo.close();
+    await fx.sshd.dispose();
+    fs.rmSync(fx.home, { recursive: true, force: true });
+  }
+  results.meta.loadEnd = loadAverage().join(' ');
+  results.meta.minutes = (Date.now() - t0) / 60_000;
+  const text = report();
+  fs.mkdirSync(path.dirname(OUT_FILE), { recursive: true });
+  fs.writeFileSync(OUT_FILE, JSON.stringify({ ...results, report: text }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2));
+  process.stdout.write(text + '\n');
+  log(`done in ${(results.meta.minutes as number).toFixed(1)} min; results in ${OUT_FILE}`);
+}
+
+main().catch((e: Error) => {
+  log(`failed: ${e.stack ?? e.message}`);
+  process.exitCode = 1;
+});
