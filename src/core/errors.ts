@@ -6,9 +6,18 @@ import { findPortHolder, suggestFreePort } from './portHolder';
 
 /** An engine failure with a message fit for a user. `fatal` ones are not retried automatically. */
 export class TunnelError extends Error {
+  /** Already written to the log (a failure seen by the session and all its forwards is logged once). */
+  logged = false;
+
   constructor(message: string, readonly fatal: boolean, readonly code?: string) {
     super(message);
     this.name = 'TunnelError';
+  }
+
+  logOnce(log: { error(message: string): void }): void {
+    if (this.logged) return;
+    this.logged = true;
+    log.error(this.message);
   }
 }
 

@@ -91,7 +91,11 @@ export abstract class Forward implements Disposable {
       this.session.onChange(() => {
         const s = this.session;
         if (!this.active) return;
-        if (s.state === 'error') this.fail(new TunnelError(s.error ?? 'The SSH connection failed.', true));
+        if (s.state === 'error') {
+          const err = new TunnelError(s.error ?? 'The SSH connection failed.', true);
+          err.logged = true; // the session logged it
+          this.fail(err);
+        }
         else if (s.state === 'reconnecting' && this._state !== 'starting') this.setState('reconnecting', s.error);
       }),
     ];
@@ -115,7 +119,7 @@ export abstract class Forward implements Disposable {
   fail(err: TunnelError): void {
     if (this._state === 'error' && this._error === err.message) return;
     void this.teardown();
-    this.log.error(err.message);
+    err.logOnce(this.log);
     this.setState('error', err.message);
   }
 

@@ -186,7 +186,7 @@ export class SshSession implements Disposable {
       return;
     }
     if (err.fatal || this.opts.reconnect === false) {
-      this.log.error(err.message);
+      err.logOnce(this.log);
       this.setState('error', err.message);
       return;
     }
@@ -400,8 +400,7 @@ export class SshSession implements Disposable {
             stopTimer();
             checkHostKey(host, key, log, this.opts.prompter).then((err) => {
               hostKeyError = err;
-              if (err) log.error(err.message);
-              else acceptedKey = key;
+              if (!err) acceptedKey = key;
               verify(!err);
             }, (err: Error) => {
               hostKeyError = new TunnelError(`Host key verification failed: ${err.message}`, true, 'HOST_KEY_ERROR');

@@ -238,3 +238,18 @@ describe('host state', () => {
     }
   });
 });
+
+describe('log', () => {
+  test('a refused host key is logged once, though the session and two forwards all fail on it', async () => {
+    const engine = makeEngine(keySshd, { entry: { userKnownHostsFile: '/dev/null' } });
+    try {
+      await forwardWorks(engine);
+      await forwardWorks(engine);
+      await new Promise((r) => setTimeout(r, 300));
+      const lines = engine.lines.filter((l) => l.level === 'error' && /requested strict checking/.test(l.text));
+      assert.equal(lines.length, 2, 'one line per connection attempt (two forwards started one after the other)');
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
