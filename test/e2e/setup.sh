@@ -13,6 +13,11 @@
 # Ends by printing KEY=value lines (NODE24, CODE_SERVER, CHROMIUM, VSCE).
 set -euo pipefail
 
+# Run from `npm test`/`npm start`, npm's variables describe the outer npm on Node 20; the nested
+# installs below run on Node 24 and must not inherit them (code-server's postinstall reads the Node
+# version from npm_config_user_agent and refuses).
+while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p')
+
 CODE_SERVER_VERSION=4.139.1
 NODE_MAJOR=24
 
