@@ -229,7 +229,7 @@ export function packageVsix(extensionDir: string, outFile?: string): string | un
   const out = outFile ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-vsix-')), `${m.publisher}.${m.name}-${m.version}.vsix`);
   const r = spawnSync(
     process.execPath,
-    [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--out', out],
+    [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '--out', out],
     { cwd: extensionDir, encoding: 'utf8', timeout: 120_000, input: 'y\n' },
   );
   if (r.status !== 0 || !fs.existsSync(out)) {
