@@ -9,10 +9,8 @@
  * - the network resets every connection (the relay destroys them all): back at once.
  */
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { eventually, makeEngine, type Engine } from '../fixtures/engine';
+import { eventually, makeEngine, makeRelayedEngine, type Engine } from '../fixtures/engine';
 import { recordFigures } from '../fixtures/figures';
 import { startRelay, type Relay } from '../fixtures/relay';
 import { isBound, startEchoServer, type TestServer } from '../fixtures/servers';
@@ -74,10 +72,7 @@ describe('silent network drop (relay blackholed)', () => {
   before(async () => {
     sshd = await startSshd();
     relay = await startRelay(sshd.port);
-    // known_hosts names the relay's port: that is where the client thinks the server is.
-    const knownHosts = path.join(sshd.dir, 'known_hosts_relay');
-    fs.writeFileSync(knownHosts, sshd.knownHostsLines().map((l) => l.replace(`]:${sshd.port} `, `]:${relay.port} `) + '\n').join(''));
-    engine = makeEngine(sshd, { entry: { port: relay.port, userKnownHostsFile: knownHosts, extra: KEEPALIVE } });
+    engine = makeRelayedEngine(sshd, relay.port, KEEPALIVE);
   });
   after(async () => {
     await engine?.dispose();

@@ -10,11 +10,9 @@
  * - another process holds the port on the server while sshd restarts.
  */
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { eventually, makeEngine, type Engine } from '../fixtures/engine';
+import { eventually, makeEngine, makeRelayedEngine, type Engine } from '../fixtures/engine';
 import { recordFigures } from '../fixtures/figures';
 import { startRelay, type Relay } from '../fixtures/relay';
 import { startEchoServer, type TestServer } from '../fixtures/servers';
@@ -82,9 +80,7 @@ describe('-R port still held by the old sshd connection after a reconnect', () =
   before(async () => {
     sshd = await startSshd();
     relay = await startRelay(sshd.port);
-    const knownHosts = path.join(sshd.dir, 'known_hosts_relay');
-    fs.writeFileSync(knownHosts, sshd.knownHostsLines().map((l) => l.replace(`]:${sshd.port} `, `]:${relay.port} `) + '\n').join(''));
-    engine = makeEngine(sshd, { entry: { port: relay.port, userKnownHostsFile: knownHosts, extra: KEEPALIVE } });
+    engine = makeRelayedEngine(sshd, relay.port, KEEPALIVE);
   });
   after(async () => {
     await engine?.dispose();
