@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startSshd, freePort, type Sshd } from '../test/fixtures/sshd';
 import { EngineForwarder, OpenSshForwarder, SSH_PATH, killAllNow, type ForwardSet } from './lib/forwarders';
-import { bulk, concurrentEcho, shortConnections, startBulkServer, startEchoServer, type Target, type Via } from './lib/load';
+import { bulk, concurrentEcho, firstByte, shortConnections, startBulkServer, startEchoServer, startGreetingServer, type Target, type Via } from './lib/load';
 import { busyPercent, cpuOf, loadAverage, machineTicks, procCpu, procMem, resetPeak } from './lib/proc';
 import { MiB, cell, median, num, ratio, summarize, type Summary } from './lib/stats';
 
@@ -27,6 +27,7 @@ const BULK_BYTES = Number(env.BENCH_BULK_MB ?? (QUICK ? 128 : 1024)) * MiB;
 const WARMUP_BYTES = Math.min(BULK_BYTES, 64 * MiB);
 const SHORT_MAX = QUICK ? 300 : 1000;
 const SHORT_MS = QUICK ? 1500 : 4000;
+const FIRST_BYTE_N = QUICK ? 20 : 50;
 const BURST = Number(env.BENCH_BURST ?? 1000);
 const BURST_REPS = Number(env.BENCH_BURST_REPS ?? (QUICK ? 1 : 3));
 const SETTLE_MS = 10_000;
@@ -62,6 +63,7 @@ interface Fixture {
   configFile: string;
   bulk: Target;
   echo: Target;
+  greet: Target;
 }
 
 function hostBlock(sshd: Sshd, alias: string, cipher?: string): string {
@@ -92,11 +94,11 @@ async function setup(): Promise<Fixture> {
   const configFile = path.join(home, '.ssh', 'config');
   const idle = Array.from({ length: 4 }, (_, i) => hostBlock(sshd, `bench-idle-${i + 1}`, CIPHERS[0]));
   fs.writeFileSync(configFile, [...CIPHERS.map((c) => hostBlock(sshd, hostFor(c), c)), ...idle].join('\n'));
-  const [bulkT, echoT] = await Promise.all([startBulkServer(), startEchoServer()]);
-  return { sshd, home, configFile, bulk: bulkT, echo: echoT };
+  const [bulkT, echoT, greetT] = await Promise.all([startBulkServer(), startEchoServer(), startGreetingServer()]);
+  return { sshd, home, configFile, bulk: bulkT, echo: echoT, greet: greetT };
 }
 
-interface Ports { lBulk: number; lEcho: number; rBulk: number; rEcho: number; d: number }
+interface Ports { lBulk: number; lEcho: number; lGreet: number; rBulk: number; rEcho: number; d: number }
 
 const usedPorts = new Set<number>();
 
@@ -116,13 +118,14 @@ async function uniquePort(): Promise<number> {
 }
 
 async function portsFor(): Promise<Ports> {
-  return { lBulk: await uniquePort(), lEcho: await uniquePort(), rBulk: await uniquePort(), rEcho: await uniquePort(), d: await uniquePort() };
+  return { lBulk: await uniquePort(), lEcho: await uniquePort(), lGreet: await uniquePort(), rBulk: await uniquePort(), rEcho: await uniquePort(), d: await uniquePort() };
 }
 
-function forwardSet(fx: Fixture, host: string, p: Ports, kinds: Array<keyof Ports> = ['lBulk', 'lEcho', 'rBulk', 'rEcho', 'd']): ForwardSet {
+function forwardSet(fx: Fixture, host: string, p: Ports, kinds: Array<keyof Ports> = ['lBulk', 'lEcho', 'lGreet', 'rBulk', 'rEcho', 'd']): ForwardSet {
   const flag: Record<keyof Ports, string> = {
     lBulk: `-L 127.0.0.1:${p.lBulk}:127.0.0.1:${fx.bulk.port}`,
     lEcho: `-L 127.0.0.1:${p.lEcho}:127.0.0.1:${fx.echo.port}`,
+    lGreet: `-L 127.0.0.1:${p.lGreet}:127.0.0.1:${fx.greet.port}`,
     rBulk: `-R ${p.rBulk}:127.0.0.1:${fx.bulk.port}`,
     rEcho: `-R ${p.rEcho}:127.0.0.1:${fx.echo.port}`,
     d: `-D 127.0.0.1:${p.d}`,
@@ -198,6 +201,7 @@ const results = {
   static: {} as Record<string, unknown>,
   bulk: {} as Record<string, BulkRun[]>,
   short: {} as Record<string, Array<{ perSecond: number; p50: number; p99: number; max: number; slow: number; failures: number; connections: number }>>,
+  firstByte: {} as Record<string, Array<{ p50: number; p99: number; max: number; slow: number; n: number }>>,
   concurrent: {} as Record<string, Array<{ seconds: number; failures: number; reasons?: Record<string, number>; echoed: number; rssFresh?: number; rssBefore: number; peak: number; rssAfter: number }>>,
 };
 
@@ -365,7 +369,10 @@ async function sectionShort(fx: Fixture, fwds: Fwd[]): Promise<void> {
     }
   }
   if (FILTER) scenarios.splice(0, scenarios.length, ...scenarios.filter((x) => FILTER.test(key('short', x.name, `-${x.kind}`, `x${x.parallel}`))));
+  const greeters = [{ name: 'raw', via: { port: fx.greet.port } as Via }, ...fwds.map((f) => ({ name: f.name, via: { port: f.ports.get(cipher)!.lGreet } as Via }))]
+    .filter((g) => !FILTER || FILTER.test(key('first-byte', g.name)));
   log('short: warm-up');
+  for (const g of greeters) for (let i = 0; i < 20; i++) await firstByte(g.via).catch(() => undefined);
   for (const s of scenarios) await shortConnections(s.via, s.parallel, 100, 1000).catch(() => undefined);
   for (let round = 0; round < ROUNDS; round++) {
     log(`short: round ${round + 1}/${ROUNDS}, load ${loadAverage().join(' ')}`);
@@ -376,6 +383,17 @@ async function sectionShort(fx: Fixture, fwds: Fwd[]): Promise<void> {
         perSecond: r.perSecond, p50: r.p50, p99: r.p99, max: r.max, slow: r.slow, failures: r.failures, connections: r.connections,
       });
       await sleep(200);
+    }
+    // A server that speaks first, through -L: time from connect to its first byte.
+    for (const g of round % 2 ? [...greeters].reverse() : greeters) {
+      const ms: number[] = [];
+      for (let i = 0; i < FIRST_BYTE_N; i++) {
+        ms.push(await firstByte(g.via).catch(() => NaN));
+        await sleep(60); // an idle tunnel each time: every earlier delayed ACK has fired
+      }
+      const ok = ms.filter(Number.isFinite).sort((a, b) => a - b);
+      const pct = (p: number): number => ok[Math.min(ok.length - 1, Math.ceil((p / 100) * ok.length) - 1)] ?? NaN;
+      (results.firstByte[key('first-byte', g.name)] ??= []).push({ p50: pct(50), p99: pct(99), max: ok.at(-1) ?? NaN, slow: ok.filter((x) => x > 40).length, n: ok.length });
     }
   }
 }
@@ -503,6 +521,19 @@ function report(): string {
     out.push('');
   }
 
+  if (SECTIONS.has('short') && Object.keys(results.firstByte).length) {
+    out.push(`### A server that speaks first, through -L: connect → first byte (${FIRST_BYTE_N} connections per round, 60 ms apart)`, '');
+    out.push('SMTP, MySQL, Redis-style greetings. sshd sends the greeting while its channel-open confirmation is still unacknowledged, so with Nagle on its side it waits for our (delayed) ACK.', '');
+    out.push('| forwarder | p50 ms | p99 ms | > 40 ms (total) |', '|---|---|---|---|');
+    for (const n of ['raw', 'openssh', 'ours', 'ours-worker', ...COMPARE.map((c) => c.name)]) {
+      const list = results.firstByte[key('first-byte', n)];
+      if (!list) continue;
+      const label = n === 'raw' ? 'raw (no tunnel)' : n === 'openssh' ? 'OpenSSH ssh -N -L' : n === 'ours' ? 'SSH Tunnels' : n === 'ours-worker' ? 'SSH Tunnels (engine in worker)' : n;
+      out.push(`| ${label} | ${cell(summarize(list.map((r) => r.p50)))} | ${cell(summarize(list.map((r) => r.p99)))} | ${list.reduce((a, r) => a + r.slow, 0)} of ${list.reduce((a, r) => a + r.n, 0)} |`);
+    }
+    out.push('');
+  }
+
   if (SECTIONS.has('concurrent')) {
     out.push(`### ${BURST} concurrent connections through one tunnel (1-byte echo each, all held until the last echo; ${BURST_REPS} reps)`, '');
     out.push('Each forwarder had one unmeasured burst of each kind first (JIT, heap). RSS: the forwarder process (ssh or node); "fresh" is before any burst, "before" right before the measured one.', '');
@@ -594,7 +625,7 @@ async function main(): Promise<void> {
         fwds.push(b);
       }
       if (WITH_WORKER && fs.existsSync(path.join(__dirname, 'engineWorker.js'))) {
-        const w = await startEngine(fx, 'ours-worker', 'worker', [CIPHERS[0]!], ['lBulk', 'lEcho', 'rBulk', 'rEcho']);
+        const w = await startEngine(fx, 'ours-worker', 'worker', [CIPHERS[0]!], ['lBulk', 'lEcho', 'lGreet', 'rBulk', 'rEcho']);
         list.push(w);
         fwds.push(w);
       }
@@ -608,6 +639,7 @@ async function main(): Promise<void> {
     await stopAll();
     await fx.bulk.close();
     await fx.echo.close();
+    await fx.greet.close();
     await fx.sshd.dispose();
     fs.rmSync(fx.home, { recursive: true, force: true });
   }

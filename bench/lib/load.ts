@@ -90,6 +90,32 @@ export function startBulkServer(): Promise<Target> {
   });
 }
 
+/** A server that speaks first (SMTP, MySQL, Redis-style greetings): one line on connect, then waits. */
+export function startGreetingServer(): Promise<Target> {
+  return serve((s) => {
+    s.write('220 hello\r\n');
+    s.resume();
+    s.on('end', () => s.end());
+  });
+}
+
+/** Connects and resolves the time (ms) from the TCP connect until the server's first byte arrives. */
+export function firstByte(via: Via, timeoutMs = 10_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let t0 = 0;
+    const s = net.connect({ host: '127.0.0.1', port: via.port, noDelay: true }, () => { t0 = performance.now(); });
+    const timer = setTimeout(() => { s.destroy(); reject(new Error('no greeting')); }, timeoutMs);
+    s.on('error', (e) => { clearTimeout(timer); reject(e); });
+    s.once('data', () => {
+      clearTimeout(timer);
+      const ms = performance.now() - t0;
+      s.end();
+      setTimeout(() => s.destroy(), 5000).unref();
+      resolve(ms);
+    });
+  });
+}
+
 /** Echoes every byte; ends when the client ends. */
 export function startEchoServer(): Promise<Target> {
   return serve((s) => s.pipe(s));
