@@ -9,7 +9,8 @@ const watch = process.argv.includes('--watch');
 
 /** @type {import('esbuild').BuildOptions} */
 const options = {
-  entryPoints: { extension: 'src/extension.ts' },
+  // The engine runs in a worker thread (src/core/worker): a second bundle next to the extension.
+  entryPoints: { extension: 'src/extension.ts', engineWorker: 'src/core/worker/workerMain.ts' },
   bundle: true,
   outdir: 'dist',
   platform: 'node',
@@ -28,6 +29,8 @@ if (watch) {
   await ctx.watch();
 } else {
   const result = await esbuild.build(options);
-  const out = result.metafile.outputs['dist/extension.js'];
-  if (out) console.log(`dist/extension.js ${(out.bytes / 1024).toFixed(0)} KB${production ? ' (production)' : ''}`);
+  for (const name of ['dist/extension.js', 'dist/engineWorker.js']) {
+    const out = result.metafile.outputs[name];
+    if (out) console.log(`${name} ${(out.bytes / 1024).toFixed(0)} KB${production ? ' (production)' : ''}`);
+  }
 }

@@ -5,7 +5,9 @@
  */
 import * as vscode from 'vscode';
 import { Log } from './core/log';
-import { TunnelManager } from './core/tunnelManager';
+import * as path from 'node:path';
+import type { Engine } from './core/engine';
+import { EngineClient } from './core/worker/engineClient';
 import { registerCommands } from './ui/commands';
 import type { UiContext } from './ui/context';
 import { LogChannel } from './ui/logChannel';
@@ -34,7 +36,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const logChannel = new LogChannel(log);
   let settings = readSettings();
   const prompter = new VsCodePrompter(context.secrets, (alias) => m.resolveHost(alias));
-  const m: TunnelManager = new TunnelManager(managerOptions(settings, log, prompter));
+  // The engine (every forwarded byte, ssh2's crypto) runs in a worker thread, not on the extension host's.
+  const m: Engine = new EngineClient({ ...managerOptions(settings, log, prompter), workerPath: path.join(__dirname, 'engineWorker.js') });
   const saved = new SavedTunnels(m, (problems) => reportRestoreProblems(log, logChannel, problems));
   const ui: UiContext = { manager: m, saved, logChannel, settings: () => settings };
   const tree = new TunnelTree(m);

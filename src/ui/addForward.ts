@@ -12,7 +12,7 @@ import {
 } from '../core/forwardSpec';
 import type { ForwardKind, ForwardSnapshot, ForwardSpec } from '../core/model';
 import { canListen, findPortHolder, suggestFreePort } from '../core/portHolder';
-import type { TunnelManager } from '../core/tunnelManager';
+import type { Engine } from '../core/engine';
 import { hostOf, isScripted, option } from './args';
 import { showError, type UiContext } from './context';
 import { allForwards, forwardName, hostPort, isActive } from './describe';
@@ -53,7 +53,7 @@ function validate(kind: ForwardKind, text: string): string | vscode.InputBoxVali
 }
 
 /** Who holds a local port: one of our own tunnels, or another process (when the OS tells). */
-function holderOf(manager: TunnelManager, port: number): string {
+function holderOf(manager: Engine, port: number): string {
   const mine = allForwards(manager.snapshot().hosts).find((f) => f.kind !== 'remote' && isActive(f) && (f.listenPort ?? f.spec.bindPort) === port);
   if (mine) return `by your tunnel ${forwardName(mine)} on ${mine.host}`;
   const holder = findPortHolder(port);
@@ -64,7 +64,7 @@ function holderOf(manager: TunnelManager, port: number): string {
  * For -L and -D: if the local port is taken, says who holds it and offers a free one (never
  * remapping on its own). Resolves to the spec to use, 'edit' to retype, or undefined to cancel.
  */
-export async function checkLocalPort(manager: TunnelManager, spec: ForwardSpec, allowEdit: boolean): Promise<ForwardSpec | 'edit' | undefined> {
+export async function checkLocalPort(manager: Engine, spec: ForwardSpec, allowEdit: boolean): Promise<ForwardSpec | 'edit' | undefined> {
   if (spec.kind === 'remote' || spec.bindPort === 0) return spec;
   const address = effectiveBindAddress(spec);
   if (await canListen(address, spec.bindPort)) return spec;
@@ -121,7 +121,7 @@ export function noteUnencrypted(host: string, specs: ForwardSpec[]): void {
   );
 }
 
-async function askSpec(manager: TunnelManager, kind: ForwardKind, host: string): Promise<ForwardSpec | undefined> {
+async function askSpec(manager: Engine, kind: ForwardKind, host: string): Promise<ForwardSpec | undefined> {
   let value = '';
   for (;;) {
     const text = await vscode.window.showInputBox({

@@ -3,13 +3,13 @@
  * plus the one way errors reach the user (a message with a "Show Log" button).
  */
 import * as vscode from 'vscode';
-import type { TunnelManager } from '../core/tunnelManager';
+import type { Engine } from '../core/engine';
 import type { LogChannel } from './logChannel';
 import type { SavedTunnels } from './savedTunnels';
 import type { Settings } from './settings';
 
 export interface UiContext {
-  readonly manager: TunnelManager;
+  readonly manager: Engine;
   readonly saved: SavedTunnels;
   readonly logChannel: LogChannel;
   settings(): Settings;

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { ForwardSnapshot } from '../core/model';
-import type { TunnelManager } from '../core/tunnelManager';
+import type { Engine } from '../core/engine';
 import { allForwards, forwardIcon, forwardName, hostDescription, routeText, stateWord } from './describe';
 
 interface TunnelItem extends vscode.QuickPickItem {
@@ -13,7 +13,7 @@ interface TunnelItem extends vscode.QuickPickItem {
 
 /** Picks a tunnel among those `filter` accepts; says so and returns undefined when there are none. */
 export async function pickTunnel(
-  manager: TunnelManager,
+  manager: Engine,
   placeHolder: string,
   filter: (f: ForwardSnapshot) => boolean = () => true,
 ): Promise<ForwardSnapshot | undefined> {
@@ -38,7 +38,7 @@ interface HostItem extends vscode.QuickPickItem {
 }
 
 /** Picks a host. With `allowCustom`, whatever is typed is offered as a destination when it resolves. */
-export function pickHost(manager: TunnelManager, title: string, allowCustom: boolean): Promise<string | undefined> {
+export function pickHost(manager: Engine, title: string, allowCustom: boolean): Promise<string | undefined> {
   const configured = manager.configuredHosts().filter((e) => !/[*?!]/.test(e.alias));
   const known: HostItem[] = configured.map((e) => ({ host: e.alias, label: e.alias, description: hostDescription(e) }));
   for (const h of manager.snapshot().hosts) {

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { formatForwardFlag, parseForwardArgument } from '../core/forwardSpec';
 import type { ForwardSnapshot } from '../core/model';
-import type { TunnelManager } from '../core/tunnelManager';
+import type { Engine } from '../core/engine';
 import { allForwards, isActive } from './describe';
 import { SECTION, readSettings, writeSavedTunnels, type SavedTunnel } from './settings';
 
@@ -34,7 +34,7 @@ export class SavedTunnels {
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly manager: TunnelManager,
+    private readonly manager: Engine,
     /** Told which entries could not be restored, one line each. */
     private readonly report: (problems: string[]) => void,
   ) {}

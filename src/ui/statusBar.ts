@@ -5,14 +5,14 @@
  */
 import * as vscode from 'vscode';
 import type { ManagerSnapshot } from '../core/model';
-import type { TunnelManager } from '../core/tunnelManager';
+import type { Engine } from '../core/engine';
 import { allForwards, forwardName, routeViaText, stateWord } from './describe';
 
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('sshTunnels.status', vscode.StatusBarAlignment.Left, 50);
   private readonly subscription: { dispose(): void };
 
-  constructor(manager: TunnelManager) {
+  constructor(manager: Engine) {
     this.item.name = 'SSH Tunnels';
     this.item.command = 'sshTunnels.toggleTunnel';
     this.subscription = manager.onDidChange((s) => this.update(s));

@@ -5,11 +5,11 @@
  * place (VS Code knows tree elements by identity).
  */
 import type { ConnectionSnapshot, ForwardSnapshot, HostSnapshot } from '../core/model';
-import type { TunnelManager } from '../core/tunnelManager';
+import type { Engine } from '../core/engine';
 
 /** A host from the ssh config, as the manager lists it. */
-export type HostEntry = ReturnType<TunnelManager['configuredHosts']>[number];
-type ConfigProblem = ReturnType<TunnelManager['configProblems']>[number];
+export type HostEntry = ReturnType<Engine['configuredHosts']>[number];
+type ConfigProblem = ReturnType<Engine['configProblems']>[number];
 
 export interface HostNode {
   readonly type: 'host';

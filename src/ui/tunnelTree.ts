@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { ForwardSnapshot, ManagerSnapshot } from '../core/model';
-import type { TunnelManager } from '../core/tunnelManager';
+import type { Engine } from '../core/engine';
 import {
   connectionText, forwardDescription, forwardIcon, forwardName, formatTraffic, hostDescription, hostIcon,
   routeViaText, sshCommandLine, stateWord,
@@ -71,7 +71,7 @@ export class TunnelTree implements vscode.TreeDataProvider<TreeNode>, vscode.Dis
   private trafficTimer: NodeJS.Timeout | undefined;
   readonly onDidChangeTreeData = this.changeEmitter.event;
 
-  constructor(private readonly manager: TunnelManager) {
+  constructor(private readonly manager: Engine) {
     this.snapshot = manager.snapshot();
     this.sync();
     this.subscription = manager.onDidChange((snapshot) => {

@@ -17,7 +17,8 @@ import { TunnelError } from '../errors';
 import { Log, type LogLevel } from '../log';
 import type { ForwardSnapshot, HostSnapshot, ManagerSnapshot, Prompter } from '../model';
 import type { ConfigProblem, ConfiguredHost, ResolvedHost } from '../sshConfig';
-import { TunnelManager, type AddForwardRequest, type ManagerOptions } from '../tunnelManager';
+import type { Engine } from '../engine';
+import { TunnelManager, type AddForwardRequest, type EngineSettings, type ManagerOptions } from '../tunnelManager';
 import type { CommandName, FromWorker, PlainManagerOptions, SerializedError, ToWorker, WorkerInit } from './protocol';
 
 export interface EngineClientOptions extends ManagerOptions {
@@ -37,7 +38,7 @@ function toError(e: SerializedError): Error {
   return err;
 }
 
-export class EngineClient implements Disposable {
+export class EngineClient implements Engine, Disposable {
   private readonly opts: EngineClientOptions;
   private readonly worker: Worker;
   /** Answers config questions on this thread (it never connects anything). */
@@ -185,6 +186,15 @@ export class EngineClient implements Disposable {
   reloadConfig(): void {
     this.config.reloadConfig();
     void this.call('reloadConfig').catch(() => undefined);
+  }
+
+  /** Changed settings go to the worker with the next command (reloadConfig, sent at once). */
+  updateOptions(settings: EngineSettings): boolean {
+    const keys = Object.keys(settings) as (keyof EngineSettings)[];
+    if (!keys.some((k) => this.opts[k] !== settings[k])) return false;
+    Object.assign(this.opts, settings); // the config reader sees it through its prototype
+    this.reloadConfig();
+    return true;
   }
 
   addForward(req: AddForwardRequest): Promise<ForwardSnapshot> { return this.call('addForward', req); }

@@ -1,0 +1,11 @@
+/**
+ * What a UI drives: TunnelManager's surface. The extension runs it in a worker thread through
+ * EngineClient (so forwarded bytes and ssh2's pure-JS crypto cost the extension host nothing);
+ * tests and tools may use a TunnelManager directly.
+ */
+import type { TunnelManager } from './tunnelManager';
+
+export type Engine = Pick<TunnelManager,
+  | 'onDidChange' | 'configuredHosts' | 'configProblems' | 'resolveHost' | 'reloadConfig' | 'updateOptions'
+  | 'addForward' | 'startForward' | 'stopForward' | 'toggleForward' | 'removeForward' | 'setLabel' | 'closeConnection'
+  | 'connectHost' | 'disconnectHost' | 'stopAll' | 'retryNow' | 'snapshot' | 'forwardSnapshot' | 'dispose'>;
