@@ -130,8 +130,14 @@ export function describeConnectionError(err: NodeError, hostName: string, port: 
   if (err.level === 'client-timeout') {
     return new TunnelError(`ssh: connect to ${target}: Connection timed out during banner exchange — is it an SSH server?`, false, 'CONNECT_TIMEOUT');
   }
+  if (/lost before handshake/i.test(err.message)) {
+    // The server went away mid-handshake (restarting, overloaded): try again.
+    return new TunnelError(`Connection to ${hostName} port ${port} closed during the SSH handshake — the server may be restarting.`, false, 'CLOSED');
+  }
   if (err.level === 'protocol' || err.level === 'handshake') {
-    return new TunnelError(`ssh: ${hostName} port ${port}: ${err.message}`, true, 'PROTOCOL');
+    // Nothing to agree on (algorithms) will not get better by retrying; other protocol errors might.
+    const negotiation = /no matching|handshake failed/i.test(err.message);
+    return new TunnelError(`ssh: ${hostName} port ${port}: ${err.message}`, negotiation, 'PROTOCOL');
   }
   return new TunnelError(`ssh: ${hostName} port ${port}: ${err.message}`, false, err.code);
 }
