@@ -23,6 +23,7 @@ import { SocksError, readSocksRequest } from '../../src/core/socks';
 import { DestinationError, loadSshConfig, parseDestination } from '../../src/core/sshConfig';
 import { TunnelError } from '../../src/core/errors';
 import { TunnelManager } from '../../src/core/tunnelManager';
+import { seededRandom } from '../faults/util';
 
 /** What a caller counts (figures); all optional. */
 export interface Counter {
@@ -75,19 +76,8 @@ function c(name: string, config: string | Buffer, expect: RegExp | undefined, li
   return { name, files: { config, ...extra }, expect, line, wholeFileRefused };
 }
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function junk(seed: number, size: number): Buffer {
-  const r = seeded(seed);
+  const r = seededRandom(seed);
   const b = Buffer.alloc(size);
   for (let i = 0; i < size; i++) b[i] = Math.floor(r() * 256);
   return b;
