@@ -9,6 +9,7 @@ import { Emitter, type Disposable } from './emitter';
 import { TunnelError } from './errors';
 import type { Forward, ForwardOptions } from './forward';
 import { ForwardSpecError, formatForwardSpec, parseForwardArgument, parseForwardSpec } from './forwardSpec';
+import { resolveHostSettings } from './hostSettings';
 import { LocalForward } from './localForward';
 import type { Log } from './log';
 import type { ForwardKind, ForwardSnapshot, ForwardSpec, HostSnapshot, ManagerSnapshot, Prompter } from './model';
@@ -124,19 +125,7 @@ export class TunnelManager implements Disposable {
 
   /** The effective settings for a host, like `ssh -G`. Throws a TunnelError for a bad destination. */
   resolveHost(host: string): ResolvedHost {
-    let resolved: ResolvedHost;
-    try {
-      resolved = this.config.resolve(host);
-    } catch (err) {
-      throw new TunnelError((err as Error).message, true, 'BAD_DESTINATION');
-    }
-    const o = this.opts;
-    return {
-      ...resolved,
-      userKnownHostsFiles: o.knownHostsFile ? [o.knownHostsFile] : resolved.userKnownHostsFiles,
-      strictHostKeyChecking: o.strictHostKeyChecking ?? resolved.strictHostKeyChecking,
-      serverAliveInterval: resolved.serverAliveIntervalFromConfig ? resolved.serverAliveInterval : (o.keepaliveInterval ?? resolved.serverAliveInterval),
-    };
+    return resolveHostSettings(this.config, host, this.opts);
   }
 
   private hostRecord(alias: string): HostRecord {

@@ -16,9 +16,11 @@ import { Emitter, type Disposable } from '../emitter';
 import { TunnelError } from '../errors';
 import { Log, type LogLevel } from '../log';
 import type { ForwardSnapshot, HostSnapshot, ManagerSnapshot, Prompter } from '../model';
-import type { ConfigProblem, ConfiguredHost, ResolvedHost } from '../sshConfig';
+import { loadSshConfig, type ConfigProblem, type ConfiguredHost, type ResolvedHost, type SshConfig } from '../sshConfig';
 import type { Engine } from '../engine';
-import { TunnelManager, type AddForwardRequest, type EngineSettings, type ManagerOptions } from '../tunnelManager';
+import { resolveHostSettings } from '../hostSettings';
+// Types only: the engine itself (TunnelManager, ssh2) is loaded by the worker, not on this thread.
+import type { AddForwardRequest, EngineSettings, ManagerOptions } from '../tunnelManager';
 import type { CommandName, FromWorker, PlainManagerOptions, SerializedError, ToWorker, WorkerInit } from './protocol';
 
 export interface EngineClientOptions extends ManagerOptions {
@@ -41,8 +43,8 @@ function toError(e: SerializedError): Error {
 export class EngineClient implements Engine, Disposable {
   private readonly opts: EngineClientOptions;
   private readonly worker: Worker;
-  /** Answers config questions on this thread (it never connects anything). */
-  private readonly config: TunnelManager;
+  /** Answers config questions on this thread. */
+  private config: SshConfig;
   private last: ManagerSnapshot = { hosts: [] };
   private seq = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -59,8 +61,7 @@ export class EngineClient implements Engine, Disposable {
 
   constructor(opts: EngineClientOptions) {
     this.opts = opts;
-    // Reads fall through to `opts`, so later changes to it are seen, as TunnelManager sees them.
-    this.config = new TunnelManager(Object.create(opts, { log: { value: new Log('error') } }) as ManagerOptions);
+    this.config = this.loadConfig();
     this.sentOptions = JSON.stringify(this.plainOptions());
     const init: WorkerInit = { options: this.plainOptions(), logLevel: opts.log.level };
     this.worker = new Worker(opts.workerPath, { ...opts.workerOptions, workerData: init });
@@ -179,12 +180,18 @@ export class EngineClient implements Engine, Disposable {
 
   // ------------------------------------------------------------------ TunnelManager's surface
 
-  configuredHosts(): ConfiguredHost[] { return this.config.configuredHosts(); }
-  configProblems(): ConfigProblem[] { return this.config.configProblems(); }
-  resolveHost(host: string): ResolvedHost { return this.config.resolveHost(host); }
+  configuredHosts(): ConfiguredHost[] { return this.config.hosts; }
+  configProblems(): ConfigProblem[] { return this.config.problems; }
+  /** Like TunnelManager.resolveHost: the ssh config plus this client's current options. */
+  resolveHost(host: string): ResolvedHost { return resolveHostSettings(this.config, host, this.opts); }
+
+  /** The worker logs the config's problems; this copy only answers questions. */
+  private loadConfig(): SshConfig {
+    return loadSshConfig({ path: this.opts.configFile, homeDir: this.opts.homeDir });
+  }
 
   reloadConfig(): void {
-    this.config.reloadConfig();
+    this.config = this.loadConfig();
     void this.call('reloadConfig').catch(() => undefined);
   }
 
@@ -192,7 +199,7 @@ export class EngineClient implements Engine, Disposable {
   updateOptions(settings: EngineSettings): boolean {
     const keys = Object.keys(settings) as (keyof EngineSettings)[];
     if (!keys.some((k) => this.opts[k] !== settings[k])) return false;
-    Object.assign(this.opts, settings); // the config reader sees it through its prototype
+    Object.assign(this.opts, settings);
     this.reloadConfig();
     return true;
   }
@@ -242,7 +249,6 @@ export class EngineClient implements Engine, Disposable {
     } catch { /* already gone */ }
     this.restoreLogLevel();
     this.changeEmitter.dispose();
-    await this.config.dispose();
     await this.worker.terminate();
   }
 }
