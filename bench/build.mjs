@@ -20,8 +20,13 @@ const shipped = {
   metafile: true,
 };
 
+// engine: the engine on the calling thread (TunnelManager); client + engineWorker: how the
+// extension ships it now (EngineClient on the extension host's thread, the engine in a worker).
 const engineEntries = { engine: 'bench/engine-entry.ts' };
-if (fs.existsSync('src/core/worker/engineWorker.ts')) engineEntries.engineWorker = 'src/core/worker/workerMain.ts';
+if (fs.existsSync('src/core/worker/workerMain.ts')) {
+  engineEntries.engineWorker = 'src/core/worker/workerMain.ts';
+  engineEntries.client = 'bench/client-entry.ts';
+}
 
 const engine = await esbuild.build({ ...shipped, entryPoints: engineEntries, outdir: 'out/bench' });
 

@@ -4,4 +4,3 @@
  */
 export { TunnelManager } from '../src/core/tunnelManager';
 export { Log } from '../src/core/log';
-export { EngineClient } from '../src/core/worker/engineClient';

@@ -10,6 +10,7 @@
 import Module from 'node:module';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import type * as Engine from './engine-entry';
+import type * as Client from './client-entry';
 
 type Req = { id: number; op: string; [k: string]: unknown };
 
@@ -27,7 +28,7 @@ M._resolveFilename = function (request: string, ...rest: unknown[]): string {
 const bundlePath = process.env.BENCH_ENGINE_BUNDLE!;
 const tRequire0 = performance.now();
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const engine = require(bundlePath) as typeof Engine;
+const engine = require(bundlePath) as Partial<typeof Engine & typeof Client> & Pick<typeof Engine, 'Log'>;
 const requireMs = performance.now() - tRequire0;
 
 interface ManagerLike {
@@ -59,11 +60,11 @@ async function handle(req: Req): Promise<unknown> {
       const t0 = performance.now();
       const options = { log, prompter, configFile: req.configFile as string, homeDir: req.homeDir as string, reconnect: false };
       if (req.mode === 'worker') {
-        const client = new engine.EngineClient({ ...options, workerPath: process.env.BENCH_ENGINE_WORKER! });
+        const client = new engine.EngineClient!({ ...options, workerPath: process.env.BENCH_ENGINE_WORKER! });
         await client.ready;
         manager = client as unknown as ManagerLike;
       } else {
-        manager = new engine.TunnelManager(options) as unknown as ManagerLike;
+        manager = new engine.TunnelManager!(options) as unknown as ManagerLike;
       }
       const constructMs = performance.now() - t0;
       return { requireMs, constructMs, pid: process.pid };

@@ -215,6 +215,8 @@ async function sectionStatic(fx: Fixture): Promise<void> {
   try {
     execFileSync(process.execPath, ['esbuild.config.mjs', '--production'], { cwd: repo, stdio: 'pipe' });
     results.static.bundleBytes = fs.statSync(path.join(repo, 'dist', 'extension.js')).size;
+    const worker = path.join(repo, 'dist', 'engineWorker.js');
+    if (fs.existsSync(worker)) results.static.workerBundleBytes = fs.statSync(worker).size;
   } catch (e) {
     results.static.bundleError = (e as Error).message.split('\n').slice(0, 5).join(' ');
   }
@@ -233,35 +235,49 @@ async function sectionStatic(fx: Fixture): Promise<void> {
   }
   results.static.requireMs = summarize(req);
   results.static.constructMs = summarize(con);
+  if (fs.existsSync(path.join(__dirname, 'client.js'))) {
+    // As shipped now: the extension host's thread loads EngineClient, which starts the worker.
+    const creq: number[] = [];
+    const cready: number[] = [];
+    for (let i = 0; i < (QUICK ? 3 : 7); i++) {
+      const e = await EngineForwarder.start({ name: 'startup-worker', configFile: typical, homeDir: fx.home, mode: 'worker' });
+      creq.push(e.initInfo!.requireMs);
+      cready.push(e.initInfo!.constructMs);
+      await e.stop();
+    }
+    results.static.clientRequireMs = summarize(creq);
+    results.static.clientReadyMs = summarize(cready);
+  }
 
   log('static: RSS per connected host with 10 idle forwards');
-  const perHost: number[] = [];
-  const nextHosts: number[] = [];
-  const firstHost: number[] = [];
-  const base: number[] = [];
+  const modes: Array<'thread' | 'worker'> = fs.existsSync(path.join(__dirname, 'client.js')) ? ['thread', 'worker'] : ['thread'];
+  const idle: Record<string, { base: number[]; firstHost: number[]; perHost: number[]; nextHosts: number[] }> = {};
   const sshIdle: number[] = [];
   for (let rep = 0; rep < (QUICK ? 1 : 3); rep++) {
-    const e = await EngineForwarder.start({ name: 'idle', configFile: fx.configFile, homeDir: fx.home });
-    await sleep(3000);
-    const r0 = procMem(e.pid)!.rss;
-    const after: number[] = [];
-    for (let h = 1; h <= 4; h++) {
-      const flags: string[] = [];
-      const ports: number[] = [];
-      for (let i = 0; i < 10; i++) {
-        const p = await uniquePort();
-        ports.push(p);
-        flags.push(`-L 127.0.0.1:${p}:127.0.0.1:${fx.echo.port}`);
-      }
-      await e.addForwards([{ host: `bench-idle-${h}`, flags, ports }]);
+    for (const mode of modes) {
+      const m = (idle[mode] ??= { base: [], firstHost: [], perHost: [], nextHosts: [] });
+      const e = await EngineForwarder.start({ name: `idle-${mode}`, configFile: fx.configFile, homeDir: fx.home, mode });
       await sleep(3000);
-      after.push(procMem(e.pid)!.rss);
+      const r0 = procMem(e.pid)!.rss;
+      const after: number[] = [];
+      for (let h = 1; h <= 4; h++) {
+        const flags: string[] = [];
+        const ports: number[] = [];
+        for (let i = 0; i < 10; i++) {
+          const p = await uniquePort();
+          ports.push(p);
+          flags.push(`-L 127.0.0.1:${p}:127.0.0.1:${fx.echo.port}`);
+        }
+        await e.addForwards([{ host: `bench-idle-${h}`, flags, ports }]);
+        await sleep(3000);
+        after.push(procMem(e.pid)!.rss);
+      }
+      m.base.push(r0);
+      m.firstHost.push(after[0]! - r0);
+      m.perHost.push((after[3]! - r0) / 4);
+      m.nextHosts.push((after[3]! - after[0]!) / 3);
+      await e.stop();
     }
-    base.push(r0);
-    firstHost.push(after[0]! - r0);
-    perHost.push((after[3]! - r0) / 4);
-    nextHosts.push((after[3]! - after[0]!) / 3);
-    await e.stop();
     // OpenSSH for comparison: one ssh with 10 idle -L.
     const flags: string[] = [];
     const ports: number[] = [];
@@ -275,10 +291,13 @@ async function sectionStatic(fx: Fixture): Promise<void> {
     sshIdle.push(procMem(o.pid)!.rss);
     await o.stop();
   }
-  results.static.idleBaseRss = summarize(base);
-  results.static.rssFirstHost = summarize(firstHost);
-  results.static.rssPerHost = summarize(perHost);
-  results.static.rssPerNextHost = summarize(nextHosts);
+  for (const [mode, m] of Object.entries(idle)) {
+    const sfx = mode === 'thread' ? '' : 'Worker';
+    results.static[`idleBaseRss${sfx}`] = summarize(m.base);
+    results.static[`rssFirstHost${sfx}`] = summarize(m.firstHost);
+    results.static[`rssPerHost${sfx}`] = summarize(m.perHost);
+    results.static[`rssPerNextHost${sfx}`] = summarize(m.nextHosts);
+  }
   results.static.opensshIdleRss = summarize(sshIdle);
 }
 
@@ -568,14 +587,27 @@ function report(): string {
     const sm = (k: string): Summary => st[k] as Summary;
     out.push('### Size, start-up, idle memory', '');
     out.push('| what | value |', '|---|---|');
-    out.push(`| dist/extension.js (\`node esbuild.config.mjs --production\`) | ${st.bundleBytes ? `${((st.bundleBytes as number) / 1024).toFixed(0)} KB` : `build failed: ${String(st.bundleError)}`} |`);
-    out.push(`| engine alone (out/bench/engine.js, same options) | ${((st.engineBundleBytes as number) / 1024).toFixed(0)} KB |`);
-    out.push(`| require() of the engine bundle, fresh process | ${cell(sm('requireMs'))} ms |`);
+    const kb = (b: unknown): string => `${((b as number) / 1024).toFixed(0)} KB`;
+    out.push(`| dist/extension.js (\`node esbuild.config.mjs --production\`) | ${st.bundleBytes ? kb(st.bundleBytes) : `build failed: ${String(st.bundleError)}`} |`);
+    if (st.workerBundleBytes) {
+      out.push(`| dist/engineWorker.js (the engine, loaded in the worker) | ${kb(st.workerBundleBytes)} |`);
+      out.push(`| shipped JavaScript in total | ${kb((st.bundleBytes as number) + (st.workerBundleBytes as number))} |`);
+    }
+    out.push(`| engine alone (out/bench/engine.js, same options) | ${kb(st.engineBundleBytes)} |`);
+    if (st.clientRequireMs) {
+      out.push(`| extension host thread: require() of the EngineClient bundle, fresh process | ${cell(sm('clientRequireMs'))} ms |`);
+      out.push(`| new EngineClient() with a 31-host ssh config until its worker has the engine loaded (ready) | ${cell(sm('clientReadyMs'))} ms |`);
+    }
+    out.push(`| engine on the calling thread: require() of the engine bundle, fresh process | ${cell(sm('requireMs'))} ms |`);
     out.push(`| new TunnelManager() with a 31-host ssh config | ${cell(sm('constructMs'))} ms |`);
-    out.push(`| engine process RSS, no host connected | ${cell(summarize(sm('idleBaseRss').values.map((v) => v / 1e6)))} MB |`);
-    out.push(`| RSS added by the first connected host with 10 idle -L (includes loading ssh2, deferred to the first connection) | ${cell(summarize(sm('rssFirstHost').values.map((v) => v / 1e6)))} MB |`);
-    out.push(`| RSS added per further host with 10 idle -L (hosts 2–4) | ${cell(summarize(sm('rssPerNextHost').values.map((v) => v / 1e6)))} MB |`);
-    out.push(`| RSS per connected host with 10 idle -L, averaged over 4 hosts | ${cell(summarize(sm('rssPerHost').values.map((v) => v / 1e6)))} MB |`);
+    const mbs = (k: string): string => cell(summarize(sm(k).values.map((v) => v / 1e6)));
+    for (const [sfx, what] of [['', 'engine on the calling thread'], ['Worker', 'EngineClient + engine worker (as shipped)']] as const) {
+      if (!st[`idleBaseRss${sfx}`]) continue;
+      out.push(`| ${what}: process RSS, no host connected | ${mbs(`idleBaseRss${sfx}`)} MB |`);
+      out.push(`| ${what}: RSS added by the first connected host with 10 idle -L (includes loading ssh2, deferred to the first connection) | ${mbs(`rssFirstHost${sfx}`)} MB |`);
+      out.push(`| ${what}: RSS added per further host with 10 idle -L (hosts 2–4) | ${mbs(`rssPerNextHost${sfx}`)} MB |`);
+      out.push(`| ${what}: RSS per connected host with 10 idle -L, averaged over 4 hosts | ${mbs(`rssPerHost${sfx}`)} MB |`);
+    }
     out.push(`| OpenSSH ssh with 10 idle -L, whole process | ${cell(summarize(sm('opensshIdleRss').values.map((v) => v / 1e6)))} MB |`);
     out.push('');
   }

@@ -147,7 +147,7 @@ export class EngineForwarder implements Forwarder {
     const child = track(fork(path.join(outDir, 'engineHost.js'), [], {
       env: {
         ...process.env,
-        BENCH_ENGINE_BUNDLE: opts.bundle ? path.resolve(opts.bundle) : path.join(outDir, 'engine.js'),
+        BENCH_ENGINE_BUNDLE: opts.bundle ? path.resolve(opts.bundle) : path.join(outDir, opts.mode === 'worker' ? 'client.js' : 'engine.js'),
         BENCH_ENGINE_WORKER: path.join(outDir, 'engineWorker.js'),
       },
       execArgv: opts.execArgv ?? [],
