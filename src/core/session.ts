@@ -9,8 +9,8 @@ import type { Algorithms, Client, ClientChannel, TcpConnectionDetails } from 'ss
 import { createAuth } from './auth';
 import { Emitter, type Disposable } from './emitter';
 import { TunnelError, describeConnectionError } from './errors';
-import { ssh2, ssh2Internals, type Ssh2Internals } from './lazySsh2';
-import { coalesceWrites } from './writeCoalescing';
+import { ssh2, ssh2Internals } from './lazySsh2';
+import { PromptAcks } from './promptAcks';
 import { checkHostKey } from './hostKeyPolicy';
 import type { Log } from './log';
 import type { Prompter, SessionState } from './model';
@@ -474,70 +474,4 @@ export function cipherAlgorithms(host: ResolvedHost, log: Log): Algorithms | und
   }
   log.debug2(`ciphers: ${list.join(',')}`);
   return { cipher: list as NonNullable<Algorithms['cipher']> };
-}
-
-/** Reads shorter than one channel packet are not bulk transfer: the kernel will not ACK them at once. */
-const SHORT_READ = 32 * 1024;
-const SSH_MSG_IGNORE = 2;
-
-interface PacketWriter { allocStart: number; alloc(n: number): Buffer; finalize(packet: Buffer): Buffer }
-/** The parts of ssh2's Protocol object this uses. Its packet writer is replaced at every key exchange. */
-interface ProtocolLike { _packetRW?: { write?: PacketWriter }; _kexinit?: unknown }
-
-/**
- * The TCP connection to an SSH server: writes coalesced (coalesceWrites), and reads acknowledged
- * promptly. sshd writes with Nagle's algorithm on (it sets TCP_NODELAY only for sessions with a
- * pty), so a small packet it sends while an earlier one is unacknowledged waits for our ACK, which
- * Linux delays up to 40 ms when we have nothing to send back. That happens on every forwarded -R
- * connection: the server's CHANNEL_CLOSE answers ours and needs no reply, so the CHANNEL_OPEN of
- * the next connection waited ~45 ms (OpenSSH's `ssh -N -R` has the same stall). After a short read
- * we did not answer by the next turn of the event loop, we send SSH_MSG_IGNORE (a no-op every SSH
- * implementation must accept): its segment carries the ACK at once. Bulk reads (≥ 32 KiB) are
- * ACKed by the kernel anyway and never trigger it; nothing is sent during a key exchange.
- */
-class PromptAcks {
-  readonly socket: net.Socket;
-  private writes = 0;
-  private pending = false;
-  private mark = 0;
-  private proto: ProtocolLike | undefined;
-  private sendPacket: Ssh2Internals['sendPacket'] | undefined;
-
-  constructor(socket: net.Socket) {
-    this.socket = coalesceWrites(socket, () => { this.writes++; });
-  }
-
-  /** Called once authenticated: from now on short unanswered reads get an IGNORE. */
-  start(client: Client): void {
-    const proto = (client as unknown as { _protocol?: ProtocolLike })._protocol;
-    const { sendPacket } = ssh2Internals();
-    if (!proto || typeof proto._packetRW?.write?.alloc !== 'function' || typeof sendPacket !== 'function') return;
-    this.proto = proto;
-    this.sendPacket = sendPacket;
-    this.socket.on('data', (d: Buffer) => {
-      if (d.length >= SHORT_READ || this.pending) return;
-      this.pending = true;
-      this.mark = this.writes;
-      setImmediate(this.check);
-    });
-  }
-
-  private readonly check = (): void => {
-    this.pending = false;
-    const proto = this.proto;
-    if (!proto || this.writes !== this.mark || this.socket.destroyed || !this.socket.writable) return;
-    // During a key exchange ssh2 queues packets (and re-frames them after NEWKEYS): skip.
-    if (proto._kexinit !== undefined) return;
-    try {
-      // Fetched each time: ssh2 installs a new writer with every key exchange.
-      const w = proto._packetRW!.write!;
-      const p = w.allocStart;
-      const packet = w.alloc(1 + 4);
-      packet[p] = SSH_MSG_IGNORE;
-      packet.writeUInt32BE(0, p + 1);
-      this.sendPacket!(proto, w.finalize(packet));
-    } catch {
-      this.proto = undefined; // ssh2 changed under us: stop nudging rather than break the connection
-    }
-  };
 }

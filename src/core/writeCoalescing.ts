@@ -1,8 +1,11 @@
 /**
- * Sends every write a socket gets within one tick as one writev: corks on the first write and
- * uncorks on the next tick. ssh2 without its native addon (as bundled) writes each SSH packet in
- * three pieces (length, ciphertext, MAC); with TCP_NODELAY each would be a syscall and a TCP
- * segment of its own. `onWrite` is told of every write (see session.ts, promptAcks).
+ * Sends every write a socket gets within one turn of the event loop as one writev: corks on the
+ * first write and uncorks in the loop's check phase (setImmediate), after every I/O callback of
+ * that poll has run — the way OpenSSH's client writes once per select loop. ssh2 without its
+ * native addon (as bundled) writes each SSH packet in three pieces (length, ciphertext, MAC); with
+ * TCP_NODELAY each would be a syscall and a TCP segment of its own, and with many forwarded
+ * connections active each one's packets would go out alone. `onWrite` is told of every write
+ * (see promptAcks.ts).
  */
 import type { Socket } from 'node:net';
 
@@ -18,7 +21,7 @@ export function coalesceWrites(sock: Socket, onWrite?: () => void): Socket {
     if (!corked) {
       corked = true;
       sock.cork();
-      process.nextTick(flush);
+      setImmediate(flush);
     }
     return (write as (...a: unknown[]) => boolean).apply(this, args);
   } as Socket['write'];

@@ -1,7 +1,8 @@
 /**
- * The session's own TCP transport (src/core/session.ts): writes coalesced per tick and short server
- * packets acknowledged promptly with SSH_MSG_IGNORE. These run against a real sshd and check the
- * observable effects: no ~40 ms stall per -R connection, and connections that survive key
+ * The session's own TCP transport (src/core/promptAcks.ts, writeCoalescing.ts): writes coalesced per
+ * event-loop turn and short server packets acknowledged promptly with SSH_MSG_IGNORE. These run
+ * against a real sshd and check the observable effects: no ~40 ms stall per -R connection, none
+ * before the greeting of a server that speaks first through -L, and connections that survive key
  * re-exchanges (ssh2 replaces its packet writer at every one; OpenSSH rekeys chacha20-poly1305
  * after every 1 GiB).
  */
@@ -73,6 +74,48 @@ describe('session transport', () => {
     const stalled = latencies.filter((ms) => ms >= 40);
     assert.ok(stalled.length <= 4, `connections taking >= 40 ms: ${stalled.map((x) => x.toFixed(0)).join(', ')} of ${latencies.length}`);
     await engine.manager.removeForward(snap.id);
+  });
+
+  test('-L to a server that speaks first: its greeting arrives without waiting for a delayed ACK', async () => {
+    // SMTP/MySQL/Redis style: the service writes as soon as it accepts. sshd sends that greeting
+    // right behind its CHANNEL_OPEN_CONFIRMATION, so with Nagle on its side it waits for our ACK
+    // (OpenSSH's `ssh -N -L` takes ~43 ms here on every connection).
+    const greeter = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.end('220 ready\r\n');
+    });
+    await new Promise<void>((r) => greeter.listen(0, '127.0.0.1', r));
+    const target = (greeter.address() as net.AddressInfo).port;
+    const p = await freePort();
+    const snap = await engine.manager.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${target}` });
+    try {
+      assert.equal(snap.state, 'listening', snap.error);
+      const firstByte = (): Promise<{ ms: number; text: string }> => new Promise((resolve, reject) => {
+        const t0 = performance.now();
+        const s = net.connect({ port: p, host: '127.0.0.1', noDelay: true });
+        let ms = NaN;
+        const chunks: Buffer[] = [];
+        s.on('data', (d: Buffer) => {
+          if (!chunks.length) ms = performance.now() - t0;
+          chunks.push(d);
+        });
+        s.on('end', () => resolve({ ms, text: Buffer.concat(chunks).toString() }));
+        s.on('error', reject);
+      });
+      await firstByte();
+      const runs: number[] = [];
+      for (let i = 0; i < 30; i++) {
+        const r = await firstByte();
+        assert.equal(r.text, '220 ready\r\n');
+        runs.push(r.ms);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const stalled = runs.filter((ms) => ms >= 40);
+      assert.ok(stalled.length <= 3, `greetings taking >= 40 ms: ${stalled.map((x) => x.toFixed(0)).join(', ')} of ${runs.length}`);
+    } finally {
+      await engine.manager.removeForward(snap.id);
+      await new Promise((r) => greeter.close(r));
+    }
   });
 
   test('the connection survives key re-exchanges while short packets keep arriving', async () => {
