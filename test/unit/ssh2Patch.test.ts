@@ -1,0 +1,52 @@
+/**
+ * patches/ssh2+1.17.0.patch (applied by `npm install`'s postinstall, patch-package): SSH packet
+ * padding comes from a pool of CSPRNG output instead of a randomFillSync() per packet. The pool
+ * must hand out every byte once and keep the padding random across its refills.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { describe, test } from 'node:test';
+
+interface PacketCipher { allocPacket(payloadLen: number): Buffer }
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { NullCipher } = require('ssh2/lib/protocol/crypto.js') as { NullCipher: new (seqno: number, onWrite: (b: Buffer) => void) => PacketCipher };
+
+/** The padding of a packet ssh2 framed for a payload of `payloadLen` bytes. */
+function padding(cipher: PacketCipher, payloadLen: number): Buffer {
+  const packet = cipher.allocPacket(payloadLen);
+  const padLen = packet[4];
+  assert.equal(packet.length, 4 + 1 + payloadLen + padLen);
+  return Buffer.from(packet.subarray(5 + payloadLen));
+}
+
+describe('ssh2 patch: pooled packet padding', () => {
+  test('is applied to the installed ssh2', () => {
+    const source = fs.readFileSync(require.resolve('ssh2/lib/protocol/crypto.js'), 'utf8');
+    assert.ok(source.includes('function fillPadding('),
+      'node_modules/ssh2 is not patched: run `npm install` (its postinstall applies patches/ssh2+1.17.0.patch)');
+  });
+
+  test('padding bytes are never handed out twice and stay uniformly random across pool refills', () => {
+    const cipher = new NullCipher(0, () => undefined);
+    const seen = new Set<string>();
+    const counts = new Array<number>(256).fill(0);
+    let total = 0;
+    // ~3000 packets × 4–11 bytes of padding: several refills of the 4 KiB pool.
+    for (let i = 0; i < 3000; i++) {
+      const pad = padding(cipher, (i * 7) % 64);
+      assert.ok(pad.length >= 4 && pad.length <= 255);
+      if (pad.length >= 8) {
+        const key = pad.toString('hex');
+        assert.ok(!seen.has(key), `padding ${key} repeated at packet ${i}`);
+        seen.add(key);
+      }
+      for (const b of pad) counts[b]++;
+      total += pad.length;
+    }
+    // Chi-square over byte values (255 degrees of freedom; mean 255, sd ~22.6): a pool that repeats
+    // or hands out zeros lands in the thousands.
+    const expected = total / 256;
+    const chi2 = counts.reduce((s, c) => s + (c - expected) ** 2 / expected, 0);
+    assert.ok(chi2 < 400, `padding bytes are not uniform: chi-square ${chi2.toFixed(0)} over ${total} bytes`);
+  });
+});
