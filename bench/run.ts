@@ -14,6 +14,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startSshd, freePort, type Sshd } from '../test/fixtures/sshd';
 import { EngineForwarder, OpenSshForwarder, SSH_PATH, killAllNow, type ForwardSet } from './lib/forwarders';
+import { measureActivation } from './lib/activation';
+import { CODE_SERVER_VERSION } from '../test/e2e/harness';
 import { bulk, concurrentEcho, firstByte, shortConnections, startBulkServer, startEchoServer, startGreetingServer, type Target, type Via } from './lib/load';
 import { busyPercent, cpuOf, loadAverage, machineTicks, procCpu, procMem, resetPeak } from './lib/proc';
 import { MiB, cell, median, num, ratio, summarize, type Summary } from './lib/stats';
@@ -247,6 +249,19 @@ async function sectionStatic(fx: Fixture): Promise<void> {
     }
     results.static.clientRequireMs = summarize(creq);
     results.static.clientReadyMs = summarize(cready);
+  }
+
+  if (env.BENCH_ACTIVATION !== '0') {
+    log('static: activation time in a real VS Code (code-server, Running Extensions)');
+    // A home whose ~/.ssh/config is the typical 31-host one: the extension reads it at activation.
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-activation-'));
+    fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
+    fs.copyFileSync(typical, path.join(home, '.ssh', 'config'));
+    try {
+      results.static.activation = await measureActivation(repo, home, QUICK ? 1 : 3, log);
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   }
 
   log('static: RSS per connected host with 10 idle forwards');
@@ -597,6 +612,12 @@ function report(): string {
     if (st.clientRequireMs) {
       out.push(`| extension host thread: require() of the EngineClient bundle, fresh process | ${cell(sm('clientRequireMs'))} ms |`);
       out.push(`| new EngineClient() with a 31-host ssh config until its worker has the engine loaded (ready) | ${cell(sm('clientReadyMs'))} ms |`);
+    }
+    const act = st.activation as { values: number[]; baseline?: number[]; error?: string } | undefined;
+    if (act) {
+      const v = (xs: number[] | undefined): string => (xs?.length ? `${cell(summarize(xs))} ms` : '–');
+      out.push(`| activation in a real VS Code (code-server ${CODE_SERVER_VERSION}) as "Developer: Show Running Extensions" reports it (code loading + activate() call), 31-host ssh config | ${v(act.values)}${act.error ? ` (${act.error})` : ''} |`);
+      out.push(`| the same for a minimal extension (onStartupFinished, only \`require('vscode')\`) in the same VS Code | ${v(act.baseline)} |`);
     }
     out.push(`| engine on the calling thread: require() of the engine bundle, fresh process | ${cell(sm('requireMs'))} ms |`);
     out.push(`| new TunnelManager() with a 31-host ssh config | ${cell(sm('constructMs'))} ms |`);
