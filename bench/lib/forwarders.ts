@@ -122,7 +122,7 @@ export class EngineForwarder implements Forwarder {
   readonly name: string;
   private seq = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  initInfo: { requireMs: number; constructMs: number } | undefined;
+  initInfo: { requireMs: number; constructMs: number; readyMs: number } | undefined;
 
   private constructor(private readonly child: ChildProcess, name: string) {
     this.name = name;

@@ -50,7 +50,7 @@ describe('EngineClient (engine in a worker thread)', () => {
   test('-L through the worker: bytes intact, snapshots, change events, labels, log lines', async () => {
     const { engine, lines } = client();
     try {
-      await engine.ready;
+      await engine.start();
       assert.deepEqual(engine.configuredHosts().map((h) => h.alias), ['fixture']);
       assert.equal(engine.resolveHost('fixture').port, sshd.port);
       const changes: ManagerSnapshot[] = [];
@@ -113,6 +113,44 @@ describe('EngineClient (engine in a worker thread)', () => {
     } finally {
       await engine.dispose();
     }
+  });
+
+  test('the worker starts with the first tunnel; settings and log level set before then apply to it', async () => {
+    const knownHosts = path.join(dir, 'known_hosts_later');
+    fs.writeFileSync(knownHosts, '');
+    const prompter = new ScriptedPrompter({ acceptHostKey: true });
+    const { engine, lines, log } = client({ extra: ['IdentityAgent none', 'Ciphers aes128-gcm@openssh.com'] }, prompter);
+    try {
+      // What activation and the tree do before any tunnel: answered here, no worker.
+      assert.deepEqual(engine.configuredHosts().map((h) => h.alias), ['fixture']);
+      assert.deepEqual(engine.snapshot(), { hosts: [] });
+      engine.retryNow();
+      engine.reloadConfig();
+      log.level = 'debug2';
+      assert.equal(engine.updateOptions({ knownHostsFile: knownHosts, strictHostKeyChecking: 'ask' }), true);
+      assert.equal(engine.started, false, 'no worker before the first tunnel');
+
+      const p = await freePort();
+      const snap = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
+      assert.equal(engine.started, true);
+      assert.equal(snap.state, 'listening', snap.error);
+      assert.equal((await echoThrough(p, Buffer.from('late start'))).toString(), 'late start');
+      // The options given before the start: the host key was asked about and saved to that file.
+      assert.deepEqual(prompter.kinds(), ['hostKey']);
+      assert.match(fs.readFileSync(knownHosts, 'utf8'), /ssh-ed25519/);
+      // The log level set before the start: debug2 lines come from the worker.
+      assert.ok(lines.some((l) => l.text === 'debug2: ciphers: aes128-gcm@openssh.com'), 'debug2 line from the worker');
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('dispose without a tunnel ever started ends cleanly and refuses later calls', async () => {
+    const { engine } = client();
+    await engine.dispose();
+    assert.equal(engine.started, false);
+    await assert.rejects(engine.addForward({ host: 'fixture', spec: `-L ${await freePort()}:127.0.0.1:${echo.port}` }), /disposed/);
+    assert.equal(engine.started, false);
   });
 
   test('dispose stops the forwards and the worker; later calls are refused', async () => {
