@@ -4,6 +4,7 @@
  * boundary) needs nothing else. One SSH session per host is shared by all of that host's forwards.
  */
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { DynamicForward } from './dynamicForward';
 import { Emitter, type Disposable } from './emitter';
 import { TunnelError } from './errors';
@@ -16,6 +17,9 @@ import type { ForwardKind, ForwardSnapshot, ForwardSpec, HostSnapshot, ManagerSn
 import { RemoteForward } from './remoteForward';
 import { SshSession } from './session';
 import { loadSshConfig, type ConfigProblem, type ConfiguredHost, type ResolvedHost, type SshConfig } from './sshConfig';
+
+/** Snapshots go out at most this often while changes keep coming (10 a second is instant to the eye). */
+const CHANGE_INTERVAL_MS = 100;
 
 export interface ManagerOptions {
   log: Log;
@@ -72,9 +76,14 @@ export class TunnelManager implements Disposable {
   private readonly hosts = new Map<string, HostRecord>();
   private readonly changeEmitter = new Emitter<ManagerSnapshot>();
   private changeScheduled = false;
+  private lastChangeAt = 0;
   private disposed = false;
 
-  /** Fires (coalesced) whenever anything a UI shows changed. */
+  /**
+   * Fires whenever anything a UI shows changed: at once after a quiet spell, then at most every
+   * CHANGE_INTERVAL_MS while changes keep coming (a burst of connections is one snapshot, not one
+   * per connection: each snapshot lists every live connection and goes to the UI thread).
+   */
   readonly onDidChange = this.changeEmitter.event;
 
   constructor(opts: ManagerOptions) {
@@ -319,10 +328,15 @@ export class TunnelManager implements Disposable {
   private changed(): void {
     if (this.changeScheduled || this.disposed) return;
     this.changeScheduled = true;
-    setImmediate(() => {
+    const fire = (): void => {
       this.changeScheduled = false;
-      if (!this.disposed) this.changeEmitter.fire(this.snapshot());
-    });
+      if (this.disposed) return;
+      this.lastChangeAt = performance.now();
+      this.changeEmitter.fire(this.snapshot());
+    };
+    const wait = this.lastChangeAt + CHANGE_INTERVAL_MS - performance.now();
+    if (wait <= 0) setImmediate(fire);
+    else setTimeout(fire, wait).unref();
   }
 
   /** Stops every forward, closes every session and timer. */

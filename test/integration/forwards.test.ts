@@ -140,6 +140,36 @@ describe('-L local forward', () => {
     assert.equal(await isListening(p), false);
   });
 
+  test('a burst of connections reaches the UI as a few snapshots, the last one exact', async () => {
+    const p = await port();
+    const snap = await engine.manager.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
+    assert.equal(snap.state, 'listening', snap.error);
+    await new Promise((r) => setTimeout(r, 300));
+    const events: number[] = [];
+    const sub = engine.manager.onDidChange((s) => {
+      const f = s.hosts.flatMap((h) => h.forwards).find((x) => x.id === snap.id);
+      events.push(f?.totalConnections ?? -1);
+    });
+    try {
+      const t0 = Date.now();
+      const n = 200;
+      const replies = await Promise.all(Array.from({ length: n }, (_, i) => echoThrough(p, Buffer.from(`c${i}`))));
+      replies.forEach((r, i) => assert.equal(r.toString(), `c${i}`));
+      const after = await eventually('the last snapshot counts every connection, none live', () => {
+        const f = engine.manager.snapshot().hosts.flatMap((h) => h.forwards).find((x) => x.id === snap.id);
+        return f && f.totalConnections === snap.totalConnections + n && f.connections.length === 0 && events.at(-1) === f.totalConnections ? f : undefined;
+      });
+      assert.equal(after.totalConnections, snap.totalConnections + n);
+      // 400 opens and closes: one snapshot per 100 ms at most (plus the first at once), not one
+      // per connection (each lists every live connection and crosses to the UI thread).
+      const elapsed = Date.now() - t0;
+      assert.ok(events.length <= Math.ceil(elapsed / 100) + 2, `${events.length} snapshots in ${elapsed} ms for ${n} connections`);
+    } finally {
+      sub.dispose();
+      await engine.manager.removeForward(snap.id);
+    }
+  });
+
   test('the same forward twice is rejected with a message', async () => {
     const p = await port();
     await engine.manager.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}`, start: false });
