@@ -10,11 +10,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { eventually, makeEngine, makeRelayedEngine, type Engine } from '../fixtures/engine';
+import { eventually, useEngine, type Engine } from '../fixtures/engine';
 import { recordFigures } from '../fixtures/figures';
-import { startRelay, type Relay } from '../fixtures/relay';
 import { isBound, startEchoServer, type TestServer } from '../fixtures/servers';
-import { freePort, startSshd, type Sshd } from '../fixtures/sshd';
+import { freePort } from '../fixtures/sshd';
 import { delay, echoCheck, forwardsIn, viaOf } from './util';
 
 const INTERVAL_S = 1;
@@ -66,94 +65,72 @@ async function lossDetected(engine: Engine, ids: string[], t0: number, what: str
 }
 
 describe('silent network drop (relay blackholed)', () => {
-  let sshd: Sshd;
-  let relay: Relay;
-  let engine: Engine;
-  before(async () => {
-    sshd = await startSshd();
-    relay = await startRelay(sshd.port);
-    engine = makeRelayedEngine(sshd, relay.port, KEEPALIVE);
-  });
-  after(async () => {
-    await engine?.dispose();
-    await relay?.close();
-    await sshd?.dispose();
-  });
+  const fx = useEngine({ relayed: KEEPALIVE });
 
   test('keepalive notices within interval × countMax, forwards say reconnecting, and all come back when the path does', async () => {
-    const ids = await addTriple(engine);
-    await checkAll(engine, ids, 'before the drop');
+    const ids = await addTriple(fx.engine);
+    await checkAll(fx.engine, ids, 'before the drop');
     const detections: number[] = [];
     for (let round = 1; round <= 2; round++) {
       const t0 = Date.now();
-      relay.blackhole();
-      const took = await lossDetected(engine, ids, t0, `drop ${round}`);
+      fx.relay.blackhole();
+      const took = await lossDetected(fx.engine, ids, t0, `drop ${round}`);
       detections.push(took);
-      for (const f of forwardsIn(engine.manager, ids)) {
+      for (const f of forwardsIn(fx.engine.manager, ids)) {
         assert.match(f.error!, /Timeout, server 127\.0\.0\.1 not responding\.|no SSH answer within 2 s/, `${f.sshFlag} says why`);
       }
       // Stay "asleep" a while: attempts through the dead path must time out and say so.
-      await eventually('a reconnect attempt timed out', () => /no SSH answer within 2 s/.test(engine.text()), 15_000);
+      await eventually('a reconnect attempt timed out', () => /no SSH answer within 2 s/.test(fx.engine.text()), 15_000);
       const t1 = Date.now();
-      relay.restore();
+      fx.relay.restore();
       await eventually(`drop ${round}: every forward listening again after the path came back`, () =>
-        forwardsIn(engine.manager, ids).every((f) => f.state === 'listening'), 45_000);
+        forwardsIn(fx.engine.manager, ids).every((f) => f.state === 'listening'), 45_000);
       figures.max('recovery after the path came back, max (ms)', Date.now() - t1);
-      await checkAll(engine, ids, `after drop ${round}`);
+      await checkAll(fx.engine, ids, `after drop ${round}`);
       figures.fault();
     }
     figures.max('keepalive detection of a silent drop, max (ms)', Math.max(...detections));
     figures.note('keepalive settings', `ServerAliveInterval ${INTERVAL_S} × ServerAliveCountMax ${COUNT_MAX} (limit ${INTERVAL_S * COUNT_MAX * 1000 + SLACK_MS} ms)`);
-    assert.match(engine.text(), /Timeout, server 127\.0\.0\.1 not responding\./);
+    assert.match(fx.engine.text(), /Timeout, server 127\.0\.0\.1 not responding\./);
   });
 
   test('a network reset (every connection destroyed) is survived at once', async () => {
-    const ids = forwardsIn(engine.manager, engine.manager.snapshot().hosts[0].forwards.map((f) => f.id)).map((f) => f.id);
+    const ids = forwardsIn(fx.engine.manager, fx.engine.manager.snapshot().hosts[0].forwards.map((f) => f.id)).map((f) => f.id);
     for (let round = 1; round <= 3; round++) {
       const t0 = Date.now();
-      relay.cut();
+      fx.relay.cut();
       await eventually(`reset ${round}: every forward listening again`, () =>
-        Date.now() - t0 > 100 && forwardsIn(engine.manager, ids).every((f) => f.state === 'listening'), 30_000);
+        Date.now() - t0 > 100 && forwardsIn(fx.engine.manager, ids).every((f) => f.state === 'listening'), 30_000);
       figures.max('recovery after a network reset, max (ms)', Date.now() - t0);
-      await checkAll(engine, ids, `after reset ${round}`);
+      await checkAll(fx.engine, ids, `after reset ${round}`);
       figures.fault();
     }
   });
 });
 
 describe('sshd hangs (SIGSTOP) and continues (SIGCONT)', () => {
-  let sshd: Sshd;
-  let engine: Engine;
-  before(async () => {
-    sshd = await startSshd();
-    engine = makeEngine(sshd, { entry: { extra: KEEPALIVE } });
-  });
-  after(async () => {
-    sshd?.resume();
-    await engine?.dispose();
-    await sshd?.dispose();
-  });
+  const fx = useEngine({ engine: { entry: { extra: KEEPALIVE } }, onStop: (s) => s.sshd.resume() });
 
   test('keepalive notices the hang, forwards say reconnecting, and all come back after SIGCONT', async () => {
-    const ids = await addTriple(engine);
-    await checkAll(engine, ids, 'before the hang');
+    const ids = await addTriple(fx.engine);
+    await checkAll(fx.engine, ids, 'before the hang');
     const t0 = Date.now();
-    sshd.pause();
+    fx.sshd.pause();
     let took: number;
     try {
-      took = await lossDetected(engine, ids, t0, 'sshd stopped');
+      took = await lossDetected(fx.engine, ids, t0, 'sshd stopped');
       // New connections reach the stopped listener's backlog and hear nothing: a clear timeout.
-      await eventually('a reconnect attempt timed out', () => /no SSH answer within 2 s/.test(engine.text()), 15_000);
-      for (const f of forwardsIn(engine.manager, ids)) assert.equal(f.state, 'reconnecting');
+      await eventually('a reconnect attempt timed out', () => /no SSH answer within 2 s/.test(fx.engine.text()), 15_000);
+      for (const f of forwardsIn(fx.engine.manager, ids)) assert.equal(f.state, 'reconnecting');
     } finally {
-      sshd.resume();
+      fx.sshd.resume();
     }
     const t1 = Date.now();
     await eventually('every forward listening again after SIGCONT', () =>
-      forwardsIn(engine.manager, ids).every((f) => f.state === 'listening'), 45_000);
+      forwardsIn(fx.engine.manager, ids).every((f) => f.state === 'listening'), 45_000);
     figures.note('recovery after SIGCONT (ms)', Date.now() - t1);
     figures.note('keepalive detection of a stopped sshd (ms)', took);
-    await checkAll(engine, ids, 'after SIGCONT');
+    await checkAll(fx.engine, ids, 'after SIGCONT');
     figures.fault();
   });
 });

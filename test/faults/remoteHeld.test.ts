@@ -12,11 +12,10 @@
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { eventually, makeEngine, makeRelayedEngine, type Engine } from '../fixtures/engine';
+import { eventually, useEngine, type Engine } from '../fixtures/engine';
 import { recordFigures } from '../fixtures/figures';
-import { startRelay, type Relay } from '../fixtures/relay';
 import { startEchoServer, type TestServer } from '../fixtures/servers';
-import { freePort, startSshd, type Sshd } from '../fixtures/sshd';
+import { freePort, type Sshd } from '../fixtures/sshd';
 import { delay, echoCheck, forwardsIn, viaOf } from './util';
 
 const KEEPALIVE = ['ServerAliveInterval 1', 'ServerAliveCountMax 3', 'ConnectTimeout 2', 'IdentityAgent none'];
@@ -74,66 +73,45 @@ async function backAndSamePort(engine: Engine, sshd: Sshd, ids: string[], remote
 }
 
 describe('-R port still held by the old sshd connection after a reconnect', () => {
-  let sshd: Sshd;
-  let relay: Relay;
-  let engine: Engine;
-  before(async () => {
-    sshd = await startSshd();
-    relay = await startRelay(sshd.port);
-    engine = makeRelayedEngine(sshd, relay.port, KEEPALIVE);
-  });
-  after(async () => {
-    await engine?.dispose();
-    await relay?.close();
-    await sshd?.dispose();
-  });
+  const fx = useEngine({ relayed: KEEPALIVE });
 
   test('retries until the old listener goes, says why, never gives up, never takes another port', async () => {
     const port = await freePort();
     const ids: string[] = [];
     for (const spec of [`-R ${port}:127.0.0.1:${echo.port}`, `-L ${await freePort()}:127.0.0.1:${echo.port}`, `-D ${await freePort()}`]) {
-      const snap = await engine.manager.addForward({ host: 'fixture', spec });
+      const snap = await fx.engine.manager.addForward({ host: 'fixture', spec });
       assert.equal(snap.state, 'listening', snap.error);
       ids.push(snap.id);
     }
     const remoteId = ids[0];
-    figures.transfer(await echoCheck(viaOf(engine.manager.forwardSnapshot(remoteId)), echo, 10_000));
-    const oldChildren = sshd.childPids();
+    figures.transfer(await echoCheck(viaOf(fx.engine.manager.forwardSnapshot(remoteId)), echo, 10_000));
+    const oldChildren = fx.sshd.childPids();
     // The old path goes silent; new connections get through.
-    relay.blackhole({ existingOnly: true });
-    await whileHeld(engine, sshd, ids, remoteId, port);
-    assert.ok(oldChildren.some((pid) => sshd.childPids().includes(pid)), 'the old sshd connection is still there, holding the port');
+    fx.relay.blackhole({ existingOnly: true });
+    await whileHeld(fx.engine, fx.sshd, ids, remoteId, port);
+    assert.ok(oldChildren.some((pid) => fx.sshd.childPids().includes(pid)), 'the old sshd connection is still there, holding the port');
     // The old path wakes up: the server learns its client is gone and lets the port go.
     const t0 = Date.now();
-    relay.restore();
-    await backAndSamePort(engine, sshd, ids, remoteId, port, t0);
+    fx.relay.restore();
+    await backAndSamePort(fx.engine, fx.sshd, ids, remoteId, port, t0);
     figures.fault();
   });
 });
 
 describe('-R port held by another process on the server across an sshd restart', () => {
-  let sshd: Sshd;
-  let engine: Engine;
-  before(async () => {
-    sshd = await startSshd();
-    engine = makeEngine(sshd);
-  });
-  after(async () => {
-    await engine?.dispose();
-    await sshd?.dispose();
-  });
+  const fx = useEngine();
 
   test('retries until the holder lets go, says why, never gives up, never takes another port', async () => {
     const port = await freePort();
     const ids: string[] = [];
     for (const spec of [`-R ${port}:127.0.0.1:${echo.port}`, `-L ${await freePort()}:127.0.0.1:${echo.port}`]) {
-      const snap = await engine.manager.addForward({ host: 'fixture', spec });
+      const snap = await fx.engine.manager.addForward({ host: 'fixture', spec });
       assert.equal(snap.state, 'listening', snap.error);
       ids.push(snap.id);
     }
     const remoteId = ids[0];
-    await sshd.stop();
-    await eventually('loss seen', () => forwardsIn(engine.manager, ids).every((f) => f.state === 'reconnecting'), 20_000);
+    await fx.sshd.stop();
+    await eventually('loss seen', () => forwardsIn(fx.engine.manager, ids).every((f) => f.state === 'reconnecting'), 20_000);
     // sshd binds "localhost": both 127.0.0.1 and ::1. Hold both.
     const holders: net.Server[] = [];
     for (const host of ['127.0.0.1', '::1']) {
@@ -145,12 +123,12 @@ describe('-R port held by another process on the server across an sshd restart',
     }
     assert.ok(holders.length >= 1, 'the port could be held');
     try {
-      await sshd.restart();
-      await whileHeld(engine, sshd, ids, remoteId, port);
+      await fx.sshd.restart();
+      await whileHeld(fx.engine, fx.sshd, ids, remoteId, port);
     } finally {
       await Promise.all(holders.map((h) => new Promise<void>((r) => h.close(() => r()))));
     }
-    await backAndSamePort(engine, sshd, ids, remoteId, port, Date.now());
+    await backAndSamePort(fx.engine, fx.sshd, ids, remoteId, port, Date.now());
     figures.fault();
   });
 });

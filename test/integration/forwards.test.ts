@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { makeEngine, eventually, type Engine } from '../fixtures/engine';
 import {
-  echoThrough, httpGet, isListening, readAllFrom, sha256, socksConnect, startEchoServer, startHttpServer,
+  echoThrough, httpGet, isListening, readAllFrom, sendAndCollect, sha256, socksConnect, startEchoServer, startHttpServer,
   startSinkServer, startSourceServer, type SinkServer, type TestServer,
 } from '../fixtures/servers';
 import { freePort, startSshd, type Sshd } from '../fixtures/sshd';
@@ -19,16 +19,6 @@ async function port(): Promise<number> {
   const p = await freePort();
   listenPorts.push(p);
   return p;
-}
-
-function roundTrip(socket: net.Socket, data: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    socket.on('data', (d: Buffer) => chunks.push(d));
-    socket.on('end', () => resolve(Buffer.concat(chunks)));
-    socket.on('error', reject);
-    socket.end(data);
-  });
 }
 
 before(async () => {
@@ -257,7 +247,7 @@ describe('-R remote forward', () => {
     const snap = await engine.manager.addForward({ host: 'fixture', spec: `-R ${p}` });
     assert.equal(snap.state, 'listening', snap.error);
     const s = await socksConnect(p, '127.0.0.1', echo.port, 5);
-    assert.equal((await roundTrip(s, Buffer.from('remote socks'))).toString(), 'remote socks');
+    assert.equal((await sendAndCollect(s, Buffer.from('remote socks'))).toString(), 'remote socks');
   });
 });
 
@@ -270,7 +260,7 @@ describe('-D dynamic forward', () => {
     for (const [host, version] of [['localhost', 5], ['127.0.0.1', 5], ['localhost', 4]] as const) {
       const s = await socksConnect(p, host, echo.port, version);
       const data = randomBytes(10_000);
-      assert.equal(sha256(await roundTrip(s, data)), sha256(data), `SOCKS${version} to ${host}`);
+      assert.equal(sha256(await sendAndCollect(s, data)), sha256(data), `SOCKS${version} to ${host}`);
     }
   });
 
