@@ -89,7 +89,7 @@ test(`sshd killed and restarted ${RESTARTS} times: every forward is back and car
   // with the cause.
   const retryLines = engine.lines.map((l) => l.text).filter((t) => / — reconnecting to fixture in [\d.]+ s \(attempt \d+\)\.$/.test(t));
   assert.ok(retryLines.length >= RESTARTS, `at least one reconnect line per restart, got ${retryLines.length}`);
-  const known = /^(ssh: connect to host 127\.0\.0\.1 port \d+: Connection refused — is sshd running there|Connection to 127\.0\.0\.1 closed by remote host\.|Connection reset by 127\.0\.0\.1 port \d+|Connection to 127\.0\.0\.1 port \d+ closed before authentication completed\.|Connection to 127\.0\.0\.1 closed \(broken pipe\))/;
+  const known = /^(ssh: connect to host 127\.0\.0\.1 port \d+: Connection refused — is sshd running there|Connection to 127\.0\.0\.1 closed by remote host\.|Connection reset by 127\.0\.0\.1 port \d+|Connection to 127\.0\.0\.1 port \d+ closed before authentication completed\.|Connection to 127\.0\.0\.1 closed \(broken pipe\)|Connection to 127\.0\.0\.1 port \d+ closed during the SSH handshake — the server may be restarting\.)/;
   const unexplained = retryLines.filter((t) => !known.test(t));
   assert.deepEqual(unexplained, [], 'every reconnect line names the cause');
   figures.note('forwards kept alive', ids.length);

@@ -115,12 +115,16 @@ describe('host key checks come before any secret', () => {
     sshd.writeKnownHosts();
     const engine = secretEngine();
     try {
+      const loginFrom = sshd.log().length;
       const ids: string[] = [];
       for (const spec of [`-L ${await freePort()}:127.0.0.1:${echo.port}`, `-D ${await freePort()}`]) {
         const snap = await engine.manager.addForward({ host: 'fixture', spec });
         assert.equal(snap.state, 'listening', snap.error);
         ids.push(snap.id);
       }
+      // Forwards listen before the login completes: wait for it (and for sshd to have logged it),
+      // so that the log from here on is only what the swapped server sees.
+      await eventually('logged in to the real server', () => engine.manager.snapshot().hosts[0]?.state === 'connected' && /Accepted /.test(sshd.log().slice(loginFrom)));
       const askedBefore = engine.prompter.calls.length;
       const offset = sshd.log().length;
       await sshd.regenerateHostKeys(); // known_hosts keeps the old keys: the "new server" is an impostor
