@@ -65,6 +65,7 @@ export class TunnelTree implements vscode.TreeDataProvider<TreeNode>, vscode.Dis
   private readonly tunnelNodes = new Map<string, TunnelNode>();
   private readonly trafficKeys = new WeakMap<TunnelNode, string>();
   private rootNodes: TreeNode[] = [];
+  private synced = false;
   /** Everything the tree shows except traffic. */
   private shape = '';
   private readonly trafficPending = new Set<TunnelNode>();
@@ -73,10 +74,12 @@ export class TunnelTree implements vscode.TreeDataProvider<TreeNode>, vscode.Dis
 
   constructor(private readonly manager: Engine) {
     this.snapshot = manager.snapshot();
-    this.sync();
+    // The nodes (and the ssh config read they need) wait for the first getChildren: a window
+    // whose SSH Tunnels view is not shown does not pay for them at activation.
     this.subscription = manager.onDidChange((snapshot) => {
       this.snapshot = snapshot;
       this.updateContextKeys();
+      if (!this.synced) return;
       const shape = this.shape;
       const busy = this.sync();
       if (this.shape !== shape) {
@@ -104,7 +107,10 @@ export class TunnelTree implements vscode.TreeDataProvider<TreeNode>, vscode.Dis
   }
 
   getChildren(node?: TreeNode): TreeNode[] {
-    if (!node) return this.rootNodes;
+    if (!node) {
+      if (!this.synced) this.sync();
+      return this.rootNodes;
+    }
     if (node.type === 'host') return (node.host?.forwards ?? []).map((f) => this.tunnelNodes.get(f.id)).filter((n): n is TunnelNode => n !== undefined);
     if (node.type === 'tunnel') {
       return node.forward.connections.map((connection): ConnectionNode => ({ type: 'connection', forwardId: node.forward.id, connection }));
@@ -114,6 +120,7 @@ export class TunnelTree implements vscode.TreeDataProvider<TreeNode>, vscode.Dis
 
   /** Brings the nodes and `shape` up to date with the snapshot and the ssh config; returns the tunnels whose traffic changed. */
   private sync(): TunnelNode[] {
+    this.synced = true;
     const sessions = new Map(this.snapshot.hosts.map((h) => [h.alias, h]));
     const configured = this.manager.configuredHosts().filter((e) => !/[*?!]/.test(e.alias));
     const hosts: HostNode[] = [];

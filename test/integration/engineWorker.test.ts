@@ -145,6 +145,23 @@ describe('EngineClient (engine in a worker thread)', () => {
     }
   });
 
+  test('before any tunnel, a reloaded ssh config reaches the UI through a change event', async () => {
+    const { engine } = client();
+    try {
+      assert.deepEqual(engine.configuredHosts().map((h) => h.alias), ['fixture']);
+      const configFile = (engine as unknown as { opts: { configFile: string } }).opts.configFile;
+      fs.appendFileSync(configFile, '\nHost added-later\n  HostName 127.0.0.1\n  Port 2222\n');
+      const changed = new Promise<ManagerSnapshot>((resolve) => engine.onDidChange(resolve));
+      engine.reloadConfig();
+      assert.deepEqual(await changed, { hosts: [] });
+      assert.deepEqual(engine.configuredHosts().map((h) => h.alias), ['fixture', 'added-later']);
+      assert.equal(engine.resolveHost('added-later').port, 2222);
+      assert.equal(engine.started, false);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
   test('dispose without a tunnel ever started ends cleanly and refuses later calls', async () => {
     const { engine } = client();
     await engine.dispose();

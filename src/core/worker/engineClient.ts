@@ -48,8 +48,8 @@ function toError(e: SerializedError): Error {
 export class EngineClient implements Engine, Disposable {
   private readonly opts: EngineClientOptions;
   private worker: Worker | undefined;
-  /** Answers config questions on this thread. */
-  private config: SshConfig;
+  /** Answers config questions on this thread; read on the first question, not at construction. */
+  private configCache: SshConfig | undefined;
   private last: ManagerSnapshot = { hosts: [] };
   private seq = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -65,7 +65,6 @@ export class EngineClient implements Engine, Disposable {
 
   constructor(opts: EngineClientOptions) {
     this.opts = opts;
-    this.config = this.loadConfig();
     this.restoreLogLevel = this.followLogLevel(opts.log);
   }
 
@@ -209,14 +208,22 @@ export class EngineClient implements Engine, Disposable {
   resolveHost(host: string): ResolvedHost { return resolveHostSettings(this.config, host, this.opts); }
 
   /** The worker logs the config's problems; this copy only answers questions. */
-  private loadConfig(): SshConfig {
-    return loadSshConfig({ path: this.opts.configFile, homeDir: this.opts.homeDir });
+  private get config(): SshConfig {
+    return (this.configCache ??= loadSshConfig({ path: this.opts.configFile, homeDir: this.opts.homeDir }));
   }
 
   reloadConfig(): void {
-    this.config = this.loadConfig();
-    // A worker not started yet reads the config when it starts.
-    if (this.worker) void this.call('reloadConfig').catch(() => undefined);
+    // Read again on the next question.
+    this.configCache = undefined;
+    if (this.worker) {
+      // The worker re-reads it too; its change event tells the UI.
+      void this.call('reloadConfig').catch(() => undefined);
+    } else {
+      // No worker yet (it reads the config when it starts): tell the UI here, as TunnelManager would.
+      setImmediate(() => {
+        if (!this.disposed) this.changeEmitter.fire(this.last);
+      });
+    }
   }
 
   /** Changed settings go to the worker with the next command (reloadConfig, sent at once). */
