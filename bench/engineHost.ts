@@ -95,6 +95,9 @@ async function handle(req: Req): Promise<unknown> {
       eld = undefined;
       return r;
     }
+    case 'elu':
+      // This (main) thread's event-loop utilization so far: the extension host's share of the work.
+      return performance.eventLoopUtilization();
     case 'gc':
       (globalThis as { gc?: () => void }).gc?.();
       return null;

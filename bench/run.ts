@@ -202,7 +202,7 @@ const results = {
   meta: {} as Record<string, unknown>,
   static: {} as Record<string, unknown>,
   bulk: {} as Record<string, BulkRun[]>,
-  short: {} as Record<string, Array<{ perSecond: number; p50: number; p99: number; max: number; slow: number; failures: number; connections: number }>>,
+  short: {} as Record<string, Array<{ perSecond: number; p50: number; p99: number; max: number; slow: number; failures: number; connections: number; mainBusy?: number }>>,
   firstByte: {} as Record<string, Array<{ p50: number; p99: number; max: number; slow: number; n: number }>>,
   concurrent: {} as Record<string, Array<{ seconds: number; failures: number; reasons?: Record<string, number>; echoed: number; rssFresh?: number; rssBefore: number; peak: number; rssAfter: number }>>,
 };
@@ -415,9 +415,15 @@ async function sectionShort(fx: Fixture, fwds: Fwd[]): Promise<void> {
     log(`short: round ${round + 1}/${ROUNDS}, load ${loadAverage().join(' ')}`);
     const order = round % 2 ? [...scenarios].reverse() : scenarios;
     for (const s of order) {
+      // How busy the host process's main thread (the extension host's) is during the storm.
+      const host = fwds.find((f) => f.name === s.name)?.engine;
+      type Elu = { idle: number; active: number };
+      const e0 = host ? await host.call('elu') as Elu : undefined;
       const r = await shortConnections(s.via, s.parallel, SHORT_MAX, SHORT_MS);
+      const e1 = host ? await host.call('elu') as Elu : undefined;
+      const mainBusy = e0 && e1 ? 100 * (e1.active - e0.active) / ((e1.active - e0.active) + (e1.idle - e0.idle)) : undefined;
       (results.short[key('short', s.name, `-${s.kind}`, `x${s.parallel}`)] ??= []).push({
-        perSecond: r.perSecond, p50: r.p50, p99: r.p99, max: r.max, slow: r.slow, failures: r.failures, connections: r.connections,
+        perSecond: r.perSecond, p50: r.p50, p99: r.p99, max: r.max, slow: r.slow, failures: r.failures, connections: r.connections, mainBusy,
       });
       await sleep(200);
     }
@@ -541,17 +547,18 @@ function report(): string {
 
   if (SECTIONS.has('short')) {
     out.push(`### Short connections: open, 1-byte echo, close (≤ ${SHORT_MAX} connections or ${SHORT_MS / 1000} s per measurement)`, '');
-    out.push('| forward | lanes | raw (no tunnel) conn/s | OpenSSH conn/s | SSH Tunnels conn/s | ratio | p50 / p99 ms OpenSSH | p50 / p99 ms ours | > 40 ms OpenSSH / ours (total) |');
-    out.push('|---|---|---|---|---|---|---|---|---|');
+    out.push('"main thread busy": event-loop utilization of the engine host\'s main thread during the run — the extension host\'s thread (with the engine in a worker, what the extension host still does per connection: snapshots and log lines from the worker).', '');
+    out.push('| forward | lanes | raw (no tunnel) conn/s | OpenSSH conn/s | SSH Tunnels conn/s | ratio | p50 / p99 ms OpenSSH | p50 / p99 ms ours | > 40 ms OpenSSH / ours (total) | main thread busy % |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|');
     for (const kind of ['L', 'R']) {
       for (const par of [1, 8]) {
         const k = (n: string): string => key('short', n, `-${kind}`, `x${par}`);
         const o = s(k('openssh'), 'perSecond');
         const u = s(k('ours'), 'perSecond');
         const slow = (n: string): number => (results.short[k(n)] ?? []).reduce((a, r) => a + r.slow, 0);
-        out.push(`| -${kind} | ${par} | ${cell(s(k('raw'), 'perSecond'))} | ${cell(o)} | ${cell(u)} | ${ratio(u.median, o.median)} | ${num(s(k('openssh'), 'p50').median)} / ${num(s(k('openssh'), 'p99').median)} | ${num(s(k('ours'), 'p50').median)} / ${num(s(k('ours'), 'p99').median)} | ${slow('openssh')} / ${slow('ours')} |`);
+        out.push(`| -${kind} | ${par} | ${cell(s(k('raw'), 'perSecond'))} | ${cell(o)} | ${cell(u)} | ${ratio(u.median, o.median)} | ${num(s(k('openssh'), 'p50').median)} / ${num(s(k('openssh'), 'p99').median)} | ${num(s(k('ours'), 'p50').median)} / ${num(s(k('ours'), 'p99').median)} | ${slow('openssh')} / ${slow('ours')} | ${num(s(k('ours'), 'mainBusy').median)} |`);
         if (results.short[k('ours-worker')]) {
-          out.push(`| -${kind} (engine in worker) | ${par} | | | ${cell(s(k('ours-worker'), 'perSecond'))} | ${ratio(s(k('ours-worker'), 'perSecond').median, o.median)} | | ${num(s(k('ours-worker'), 'p50').median)} / ${num(s(k('ours-worker'), 'p99').median)} | – / ${slow('ours-worker')} |`);
+          out.push(`| -${kind} (engine in worker) | ${par} | | | ${cell(s(k('ours-worker'), 'perSecond'))} | ${ratio(s(k('ours-worker'), 'perSecond').median, o.median)} | | ${num(s(k('ours-worker'), 'p50').median)} / ${num(s(k('ours-worker'), 'p99').median)} | – / ${slow('ours-worker')} | ${num(s(k('ours-worker'), 'mainBusy').median)} |`);
         }
       }
     }
