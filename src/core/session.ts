@@ -411,6 +411,8 @@ export class SshSession implements Disposable {
           debug: log.enabled('debug3') ? (line: string) => log.debug3(line) : undefined,
         });
       } catch (err) {
+        // ssh2 refused the options before taking the socket: it has no error handler and no owner.
+        tcp?.socket.on('error', () => undefined).destroy();
         fail(new TunnelError(`ssh: ${host.hostName}: ${(err as Error).message}`, true, 'CONFIG'));
       }
     });
