@@ -80,8 +80,9 @@ export class EngineClient implements Engine, Disposable {
   start(): Promise<void> {
     if (this.readyPromise) return this.readyPromise;
     if (this.disposed) return Promise.reject(new TunnelError('The tunnel manager was disposed.', true));
-    this.sentOptions = JSON.stringify(this.plainOptions());
-    const init: WorkerInit = { options: this.plainOptions(), logLevel: this.opts.log.level };
+    const options = this.plainOptions();
+    this.sentOptions = JSON.stringify(options);
+    const init: WorkerInit = { options, logLevel: this.opts.log.level };
     const worker = new Worker(this.opts.workerPath, { ...this.opts.workerOptions, workerData: init });
     this.worker = worker;
     let readyResolve!: () => void;

@@ -54,17 +54,8 @@ export function startEngineWorker(port: Port, init: WorkerInit, onDisposed?: () 
 
   manager.onDidChange((snapshot) => port.postMessage({ type: 'change', snapshot }));
 
-  const run = async (name: CommandName, args: unknown[]): Promise<unknown> => {
-    switch (name) {
-      case 'reloadConfig': return manager.reloadConfig();
-      case 'retryNow': return manager.retryNow();
-      case 'dispose': return manager.dispose();
-      default: {
-        const fn = (manager as unknown as Record<string, (...a: unknown[]) => unknown>)[name];
-        return fn.apply(manager, args);
-      }
-    }
-  };
+  const run = async (name: CommandName, args: unknown[]): Promise<unknown> =>
+    (manager as unknown as Record<CommandName, (...a: unknown[]) => unknown>)[name].apply(manager, args);
 
   port.on('message', (msg: ToWorker) => {
     switch (msg.type) {
