@@ -150,7 +150,8 @@ interface Fwd {
   stop(): Promise<void>;
 }
 
-async function startOpenSsh(fx: Fixture, ciphers: string[], kinds?: Array<keyof Ports>): Promise<Fwd> {
+/** Free ports and the forwards to open on them, one set per cipher host. */
+async function forwardSets(fx: Fixture, ciphers: string[], kinds?: Array<keyof Ports>): Promise<{ ports: Map<string, Ports>; sets: ForwardSet[] }> {
   const ports = new Map<string, Ports>();
   const sets: ForwardSet[] = [];
   for (const c of ciphers) {
@@ -158,18 +159,17 @@ async function startOpenSsh(fx: Fixture, ciphers: string[], kinds?: Array<keyof 
     ports.set(c, p);
     sets.push(forwardSet(fx, hostFor(c), p, kinds));
   }
+  return { ports, sets };
+}
+
+async function startOpenSsh(fx: Fixture, ciphers: string[], kinds?: Array<keyof Ports>): Promise<Fwd> {
+  const { ports, sets } = await forwardSets(fx, ciphers, kinds);
   const f = await OpenSshForwarder.start(fx.configFile, sets);
   return { name: 'openssh', label: 'OpenSSH ssh', pidFor: (c) => f.pidFor(hostFor(c)), ports, stop: () => f.stop() };
 }
 
 async function startEngine(fx: Fixture, name: string, mode: 'thread' | 'worker', ciphers: string[], kinds?: Array<keyof Ports>, bundle?: string): Promise<Fwd> {
-  const ports = new Map<string, Ports>();
-  const sets: ForwardSet[] = [];
-  for (const c of ciphers) {
-    const p = await portsFor();
-    ports.set(c, p);
-    sets.push(forwardSet(fx, hostFor(c), p, kinds));
-  }
+  const { ports, sets } = await forwardSets(fx, ciphers, kinds);
   const execArgv: string[] = [];
   if (PROFILE) {
     const dir = path.join(OUT_DIR, 'profiles');

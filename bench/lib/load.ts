@@ -106,14 +106,18 @@ export function firstByte(via: Via, timeoutMs = 10_000): Promise<number> {
     const s = net.connect({ host: '127.0.0.1', port: via.port, noDelay: true }, () => { t0 = performance.now(); });
     const timer = setTimeout(() => { s.destroy(); reject(new Error('no greeting')); }, timeoutMs);
     s.on('error', (e) => { clearTimeout(timer); reject(e); });
-    s.once('data', () => {
-      clearTimeout(timer);
-      const ms = performance.now() - t0;
-      s.end();
-      setTimeout(() => s.destroy(), 5000).unref();
-      resolve(ms);
-    });
+    s.once('data', () => resolve(endOnFirstData(s, timer, t0)));
   });
+}
+
+/** The first byte is in: stop the timeout, close our side, and resolve the time since `t0`. */
+function endOnFirstData(s: net.Socket, timer: NodeJS.Timeout, t0: number): number {
+  clearTimeout(timer);
+  const ms = performance.now() - t0;
+  s.end();
+  // Do not wait for the close to travel back; but never leave a socket behind.
+  setTimeout(() => s.destroy(), 5000).unref();
+  return ms;
 }
 
 /** Echoes every byte; ends when the client ends. */
@@ -231,14 +235,7 @@ export function echoOnce(via: Via, timeoutMs = 10_000): Promise<number> {
   const t0 = performance.now();
   return open(via, timeoutMs).then((s) => new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => { s.destroy(); reject(new Error('echo timed out')); }, timeoutMs);
-    s.once('data', () => {
-      clearTimeout(timer);
-      const ms = performance.now() - t0;
-      s.end();
-      // Do not wait for the close to travel back; but never leave a socket behind.
-      setTimeout(() => s.destroy(), 5000).unref();
-      resolve(ms);
-    });
+    s.once('data', () => resolve(endOnFirstData(s, timer, t0)));
     s.once('close', () => { clearTimeout(timer); reject(new Error('closed before echo')); });
     s.write('x');
     s.resume();
