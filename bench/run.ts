@@ -204,7 +204,7 @@ const results = {
   bulk: {} as Record<string, BulkRun[]>,
   short: {} as Record<string, Array<{ perSecond: number; p50: number; p99: number; max: number; slow: number; failures: number; connections: number; mainBusy?: number }>>,
   firstByte: {} as Record<string, Array<{ p50: number; p99: number; max: number; slow: number; n: number }>>,
-  concurrent: {} as Record<string, Array<{ seconds: number; failures: number; reasons?: Record<string, number>; echoed: number; rssFresh?: number; rssBefore: number; peak: number; rssAfter: number }>>,
+  concurrent: {} as Record<string, Array<{ seconds: number; failures: number; reasons?: Record<string, number>; echoed: number; rssFresh?: number; rssBefore: number; peak: number; rssAfter: number; cpu?: BurstCpu }>>,
 };
 
 const key = (...parts: string[]): string => parts.join(' | ');
@@ -441,8 +441,22 @@ async function sectionShort(fx: Fixture, fwds: Fwd[]): Promise<void> {
   }
 }
 
+/** CPU seconds spent during one burst by the forwarder, by every sshd process, and by this process (the clients and the echo target). */
+interface BurstCpu { forwarder: number; sshd: number; clientsAndTarget: number }
+
 async function sectionConcurrent(fx: Fixture): Promise<void> {
   const cipher = CIPHERS[0]!;
+  /** Starts counting; the returned function gives the CPU used since. */
+  const burstCpu = (pid: number | undefined): (() => BurstCpu) => {
+    const sp = fx.sshd.processes();
+    const f0 = pid === undefined ? 0 : procCpu(pid);
+    const s0 = cpuOf(sp);
+    const b0 = process.cpuUsage();
+    return () => {
+      const b = process.cpuUsage(b0);
+      return { forwarder: pid === undefined ? 0 : procCpu(pid) - f0, sshd: cpuOf(sp) - s0, clientsAndTarget: (b.user + b.system) / 1e6 };
+    };
+  };
   log(`concurrent: fresh forwarders, ${BURST} connections × ${BURST_REPS} reps`);
   const fwds = [
     await startOpenSsh(fx, [cipher], ['lEcho', 'rEcho']),
@@ -464,18 +478,21 @@ async function sectionConcurrent(fx: Fixture): Promise<void> {
     await sleep(3000);
     for (let rep = 0; rep < BURST_REPS; rep++) {
       for (const kind of ['L', 'R'] as const) {
-        type Pending = { k: string; pid: number; end: number; r: { seconds: number; failures: number; reasons: Record<string, number>; echoed: number; rssFresh?: number; rssBefore: number; peak: number } };
+        type Pending = { k: string; pid: number; end: number; r: { seconds: number; failures: number; reasons: Record<string, number>; echoed: number; rssFresh?: number; rssBefore: number; peak: number; cpu: BurstCpu } };
         const pending: Pending[] = [];
+        const rawCpu = burstCpu(undefined);
         const raw = await concurrentEcho({ port: fx.echo.port }, BURST);
-        (results.concurrent[key('concurrent', 'raw', `-${kind}`)] ??= []).push({ seconds: raw.seconds, failures: raw.failures, reasons: raw.reasons, echoed: raw.echoed, rssBefore: NaN, peak: NaN, rssAfter: NaN });
+        (results.concurrent[key('concurrent', 'raw', `-${kind}`)] ??= []).push({ seconds: raw.seconds, failures: raw.failures, reasons: raw.reasons, echoed: raw.echoed, rssBefore: NaN, peak: NaN, rssAfter: NaN, cpu: rawCpu() });
         const order = rep % 2 ? [...fwds].reverse() : fwds;
         for (const f of order) {
           const pid = f.pidFor(cipher);
           const rssBefore = procMem(pid)!.rss;
           resetPeak(pid);
+          const cpu = burstCpu(pid);
           const r = await concurrentEcho(viaFor(fx, f.ports.get(cipher)!, kind, 'echo'), BURST);
+          const used = cpu();
           const peak = procMem(pid)!.hwm;
-          pending.push({ k: key('concurrent', f.name, `-${kind}`), pid, end: Date.now(), r: { seconds: r.seconds, failures: r.failures, reasons: r.reasons, echoed: r.echoed, rssFresh: fresh.get(f.name), rssBefore, peak } });
+          pending.push({ k: key('concurrent', f.name, `-${kind}`), pid, end: Date.now(), r: { seconds: r.seconds, failures: r.failures, reasons: r.reasons, echoed: r.echoed, rssFresh: fresh.get(f.name), rssBefore, peak, cpu: used } });
           log(`concurrent ${f.name} -${kind}: ${r.echoed}/${BURST} echoed in ${r.seconds.toFixed(3)} s${r.failures ? ` (failed: ${JSON.stringify(r.reasons)})` : ''}`);
           await sleep(500);
         }
@@ -580,9 +597,9 @@ function report(): string {
 
   if (SECTIONS.has('concurrent')) {
     out.push(`### ${BURST} concurrent connections through one tunnel (1-byte echo each, all held until the last echo; ${BURST_REPS} reps)`, '');
-    out.push('Each forwarder had one unmeasured burst of each kind first (JIT, heap). RSS: the forwarder process (ssh or node); "fresh" is before any burst, "before" right before the measured one.', '');
-    out.push('| forward | forwarder | all echoed after, s | failures | RSS fresh MB | RSS before MB | peak RSS MB | RSS 10 s after MB | after / before |');
-    out.push('|---|---|---|---|---|---|---|---|---|');
+    out.push('Each forwarder had one unmeasured burst of each kind first (JIT, heap). RSS: the forwarder process (ssh or node); "fresh" is before any burst, "before" right before the measured one. CPU-s during the burst (from /proc, 10 ms ticks): the forwarder, all sshd processes, and the bench process that runs the 1000 clients and the echo target — on this machine the three share its cores, so their sum bounds how fast a burst can go.', '');
+    out.push('| forward | forwarder | all echoed after, s | failures | CPU-s forwarder / sshd / clients+target | RSS fresh MB | RSS before MB | peak RSS MB | RSS 10 s after MB | after / before |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|');
     for (const kind of ['L', 'R']) {
       for (const n of ['raw', 'openssh', 'ours', ...COMPARE.map((c) => c.name)]) {
         const k = key('concurrent', n, `-${kind}`);
@@ -593,7 +610,9 @@ function report(): string {
         const why: Record<string, number> = {};
         for (const r of list) for (const [w, c] of Object.entries(r.reasons ?? {})) why[w] = (why[w] ?? 0) + c;
         const growth = n === 'raw' ? '–' : cell(summarize(list.map((r) => r.rssAfter / r.rssBefore)));
-        out.push(`| -${kind} | ${n === 'raw' ? 'raw (no tunnel)' : n === 'ours' ? 'SSH Tunnels' : n === 'openssh' ? 'OpenSSH ssh' : n} | ${cell(summarize(list.map((r) => r.seconds)))} | ${failed}${failed ? ` (${Object.entries(why).map(([w, c]) => `${w} ${c}`).join(', ')})` : ''} | ${mb('rssFresh')} | ${mb('rssBefore')} | ${mb('peak')} | ${mb('rssAfter')} | ${growth} |`);
+        const cpu = (f: keyof BurstCpu): string => cell(summarize(list.map((r) => r.cpu?.[f] ?? NaN)));
+        const cpus = `${n === 'raw' ? '–' : cpu('forwarder')} / ${n === 'raw' ? '–' : cpu('sshd')} / ${cpu('clientsAndTarget')}`;
+        out.push(`| -${kind} | ${n === 'raw' ? 'raw (no tunnel)' : n === 'ours' ? 'SSH Tunnels' : n === 'openssh' ? 'OpenSSH ssh' : n} | ${cell(summarize(list.map((r) => r.seconds)))} | ${failed}${failed ? ` (${Object.entries(why).map(([w, c]) => `${w} ${c}`).join(', ')})` : ''} | ${cpus} | ${mb('rssFresh')} | ${mb('rssBefore')} | ${mb('peak')} | ${mb('rssAfter')} | ${growth} |`);
       }
     }
     out.push('');
