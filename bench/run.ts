@@ -202,7 +202,7 @@ const results = {
   meta: {} as Record<string, unknown>,
   static: {} as Record<string, unknown>,
   bulk: {} as Record<string, BulkRun[]>,
-  short: {} as Record<string, Array<{ perSecond: number; p50: number; p99: number; max: number; slow: number; failures: number; connections: number; mainBusy?: number }>>,
+  short: {} as Record<string, Array<{ perSecond: number; p50: number; p99: number; max: number; slow: number; failures: number; connections: number; mainBusy?: number; fwdMsPerConn?: number; sshdMsPerConn?: number }>>,
   firstByte: {} as Record<string, Array<{ p50: number; p99: number; max: number; slow: number; n: number }>>,
   concurrent: {} as Record<string, Array<{ seconds: number; failures: number; reasons?: Record<string, number>; echoed: number; rssFresh?: number; rssBefore: number; peak: number; rssAfter: number; cpu?: BurstCpu }>>,
 };
@@ -397,12 +397,12 @@ async function sectionBulk(fx: Fixture, fwds: Fwd[]): Promise<void> {
 
 async function sectionShort(fx: Fixture, fwds: Fwd[]): Promise<void> {
   const cipher = CIPHERS[0]!;
-  type Scenario = { name: string; via: Via; kind: 'L' | 'R'; parallel: number };
+  type Scenario = { name: string; via: Via; kind: 'L' | 'R'; parallel: number; pid?: number };
   const scenarios: Scenario[] = [];
   for (const kind of ['L', 'R'] as const) {
     for (const parallel of [1, 8]) {
       scenarios.push({ name: 'raw', via: { port: fx.echo.port }, kind, parallel });
-      for (const f of fwds) scenarios.push({ name: f.name, via: viaFor(fx, f.ports.get(cipher)!, kind, 'echo'), kind, parallel });
+      for (const f of fwds) scenarios.push({ name: f.name, via: viaFor(fx, f.ports.get(cipher)!, kind, 'echo'), kind, parallel, pid: f.pidFor(cipher) });
     }
   }
   if (FILTER) scenarios.splice(0, scenarios.length, ...scenarios.filter((x) => FILTER.test(key('short', x.name, `-${x.kind}`, `x${x.parallel}`))));
@@ -419,11 +419,14 @@ async function sectionShort(fx: Fixture, fwds: Fwd[]): Promise<void> {
       const host = fwds.find((f) => f.name === s.name)?.engine;
       type Elu = { idle: number; active: number };
       const e0 = host ? await host.call('elu') as Elu : undefined;
+      const cpu = cpuCounter(fx, s.pid);
       const r = await shortConnections(s.via, s.parallel, SHORT_MAX, SHORT_MS);
+      const used = cpu();
       const e1 = host ? await host.call('elu') as Elu : undefined;
       const mainBusy = e0 && e1 ? 100 * (e1.active - e0.active) / ((e1.active - e0.active) + (e1.idle - e0.idle)) : undefined;
       (results.short[key('short', s.name, `-${s.kind}`, `x${s.parallel}`)] ??= []).push({
         perSecond: r.perSecond, p50: r.p50, p99: r.p99, max: r.max, slow: r.slow, failures: r.failures, connections: r.connections, mainBusy,
+        fwdMsPerConn: s.pid === undefined ? undefined : 1000 * used.forwarder / r.connections, sshdMsPerConn: 1000 * used.sshd / r.connections,
       });
       await sleep(200);
     }
@@ -441,22 +444,24 @@ async function sectionShort(fx: Fixture, fwds: Fwd[]): Promise<void> {
   }
 }
 
-/** CPU seconds spent during one burst by the forwarder, by every sshd process, and by this process (the clients and the echo target). */
+/** CPU seconds spent during a measurement by the forwarder, by every sshd process, and by this process (the clients and the targets). */
 interface BurstCpu { forwarder: number; sshd: number; clientsAndTarget: number }
+
+/** Starts counting CPU (forwarder `pid` if any, sshd, this process); the returned function gives what was used since. */
+function cpuCounter(fx: Fixture, pid: number | undefined): () => BurstCpu {
+  const sp = fx.sshd.processes();
+  const f0 = pid === undefined ? 0 : procCpu(pid);
+  const s0 = cpuOf(sp);
+  const b0 = process.cpuUsage();
+  return () => {
+    const b = process.cpuUsage(b0);
+    return { forwarder: pid === undefined ? 0 : procCpu(pid) - f0, sshd: cpuOf(sp) - s0, clientsAndTarget: (b.user + b.system) / 1e6 };
+  };
+}
 
 async function sectionConcurrent(fx: Fixture): Promise<void> {
   const cipher = CIPHERS[0]!;
-  /** Starts counting; the returned function gives the CPU used since. */
-  const burstCpu = (pid: number | undefined): (() => BurstCpu) => {
-    const sp = fx.sshd.processes();
-    const f0 = pid === undefined ? 0 : procCpu(pid);
-    const s0 = cpuOf(sp);
-    const b0 = process.cpuUsage();
-    return () => {
-      const b = process.cpuUsage(b0);
-      return { forwarder: pid === undefined ? 0 : procCpu(pid) - f0, sshd: cpuOf(sp) - s0, clientsAndTarget: (b.user + b.system) / 1e6 };
-    };
-  };
+  const burstCpu = (pid: number | undefined): (() => BurstCpu) => cpuCounter(fx, pid);
   log(`concurrent: fresh forwarders, ${BURST} connections × ${BURST_REPS} reps`);
   const fwds = [
     await startOpenSsh(fx, [cipher], ['lEcho', 'rEcho']),
@@ -565,17 +570,18 @@ function report(): string {
   if (SECTIONS.has('short')) {
     out.push(`### Short connections: open, 1-byte echo, close (≤ ${SHORT_MAX} connections or ${SHORT_MS / 1000} s per measurement)`, '');
     out.push('"main thread busy": event-loop utilization of the engine host\'s main thread during the run — the extension host\'s thread (with the engine in a worker, what the extension host still does per connection: snapshots and log lines from the worker).', '');
-    out.push('| forward | lanes | raw (no tunnel) conn/s | OpenSSH conn/s | SSH Tunnels conn/s | ratio | p50 / p99 ms OpenSSH | p50 / p99 ms ours | > 40 ms OpenSSH / ours (total) | main thread busy % |');
-    out.push('|---|---|---|---|---|---|---|---|---|---|');
+    out.push('CPU ms per connection (from /proc, 10 ms ticks over ≤ 1000 connections): the forwarder process (ssh, or the node process with the engine), and all sshd processes.', '');
+    out.push('| forward | lanes | raw (no tunnel) conn/s | OpenSSH conn/s | SSH Tunnels conn/s | ratio | p50 / p99 ms OpenSSH | p50 / p99 ms ours | > 40 ms OpenSSH / ours (total) | main thread busy % | CPU ms/conn forwarder OpenSSH / ours | sshd CPU ms/conn OpenSSH / ours |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const kind of ['L', 'R']) {
       for (const par of [1, 8]) {
         const k = (n: string): string => key('short', n, `-${kind}`, `x${par}`);
         const o = s(k('openssh'), 'perSecond');
         const u = s(k('ours'), 'perSecond');
         const slow = (n: string): number => (results.short[k(n)] ?? []).reduce((a, r) => a + r.slow, 0);
-        out.push(`| -${kind} | ${par} | ${cell(s(k('raw'), 'perSecond'))} | ${cell(o)} | ${cell(u)} | ${ratio(u.median, o.median)} | ${num(s(k('openssh'), 'p50').median)} / ${num(s(k('openssh'), 'p99').median)} | ${num(s(k('ours'), 'p50').median)} / ${num(s(k('ours'), 'p99').median)} | ${slow('openssh')} / ${slow('ours')} | ${num(s(k('ours'), 'mainBusy').median)} |`);
+        out.push(`| -${kind} | ${par} | ${cell(s(k('raw'), 'perSecond'))} | ${cell(o)} | ${cell(u)} | ${ratio(u.median, o.median)} | ${num(s(k('openssh'), 'p50').median)} / ${num(s(k('openssh'), 'p99').median)} | ${num(s(k('ours'), 'p50').median)} / ${num(s(k('ours'), 'p99').median)} | ${slow('openssh')} / ${slow('ours')} | ${num(s(k('ours'), 'mainBusy').median)} | ${num(s(k('openssh'), 'fwdMsPerConn').median)} / ${num(s(k('ours'), 'fwdMsPerConn').median)} | ${num(s(k('openssh'), 'sshdMsPerConn').median)} / ${num(s(k('ours'), 'sshdMsPerConn').median)} |`);
         if (results.short[k('ours-worker')]) {
-          out.push(`| -${kind} (engine in worker) | ${par} | | | ${cell(s(k('ours-worker'), 'perSecond'))} | ${ratio(s(k('ours-worker'), 'perSecond').median, o.median)} | | ${num(s(k('ours-worker'), 'p50').median)} / ${num(s(k('ours-worker'), 'p99').median)} | – / ${slow('ours-worker')} | ${num(s(k('ours-worker'), 'mainBusy').median)} |`);
+          out.push(`| -${kind} (engine in worker) | ${par} | | | ${cell(s(k('ours-worker'), 'perSecond'))} | ${ratio(s(k('ours-worker'), 'perSecond').median, o.median)} | | ${num(s(k('ours-worker'), 'p50').median)} / ${num(s(k('ours-worker'), 'p99').median)} | – / ${slow('ours-worker')} | ${num(s(k('ours-worker'), 'mainBusy').median)} | – / ${num(s(k('ours-worker'), 'fwdMsPerConn').median)} | – / ${num(s(k('ours-worker'), 'sshdMsPerConn').median)} |`);
         }
       }
     }
