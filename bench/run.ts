@@ -6,7 +6,8 @@
  * Env: BENCH_QUICK=1 (small sizes, 2 rounds), BENCH_ROUNDS, BENCH_BULK_MB, BENCH_ONLY=static,bulk,
  * short,concurrent (sections), BENCH_CIPHERS=aes128-gcm@openssh.com,... , BENCH_WORKER=0 (skip the
  * engine-in-a-worker variant), BENCH_PROFILE=1 (engine host runs with --cpu-prof into
- * bench/results/profiles), BENCH_OUT=path.json.
+ * bench/results/profiles), BENCH_OUT=path.json, BENCH_PREVIOUS=path.json (the run to compare with;
+ * default: what BENCH_OUT held before, kept as <name>.previous.json; empty: no comparison).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -19,6 +20,7 @@ import { CODE_SERVER_VERSION } from '../test/e2e/harness';
 import { bulk, concurrentEcho, firstByte, shortConnections, startBulkServer, startEchoServer, startGreetingServer, type Target, type Via } from './lib/load';
 import { busyPercent, cpuOf, loadAverage, machineTicks, procCpu, procMem, resetPeak } from './lib/proc';
 import { MiB, cell, median, num, ratio, summarize, type Summary } from './lib/stats';
+import { renderComparison, type BenchResults } from './lib/compare';
 
 // ------------------------------------------------------------------------------------ settings
 
@@ -48,6 +50,7 @@ const COMPARE = (env.BENCH_COMPARE ?? '').split(',').filter(Boolean).map((x, i) 
 });
 const OUT_DIR = path.resolve(__dirname, '..', '..', 'bench', 'results');
 const OUT_FILE = env.BENCH_OUT ?? path.join(OUT_DIR, 'latest.json');
+const PREVIOUS_FILE = env.BENCH_PREVIOUS ?? (fs.existsSync(OUT_FILE) ? `${OUT_FILE.replace(/\.json$/, '')}.previous.json` : '');
 const CPUS = os.cpus().length;
 
 const shortName = (c: string): string => c.replace(/@openssh\.com$/, '');
@@ -734,7 +737,17 @@ async function main(): Promise<void> {
   }
   results.meta.loadEnd = loadAverage().join(' ');
   results.meta.minutes = (Date.now() - t0) / 60_000;
-  const text = report();
+  // The run before this one: kept beside the new results and compared with them.
+  if (PREVIOUS_FILE && env.BENCH_PREVIOUS === undefined) fs.copyFileSync(OUT_FILE, PREVIOUS_FILE);
+  let previous: BenchResults | undefined;
+  if (PREVIOUS_FILE) {
+    try {
+      previous = JSON.parse(fs.readFileSync(PREVIOUS_FILE, 'utf8')) as BenchResults;
+    } catch (e) {
+      log(`not compared with ${PREVIOUS_FILE}: ${(e as Error).message}`);
+    }
+  }
+  const text = report() + (previous ? `\n${renderComparison(previous, results as unknown as BenchResults)}` : '');
   fs.mkdirSync(path.dirname(OUT_FILE), { recursive: true });
   fs.writeFileSync(OUT_FILE, JSON.stringify({ ...results, report: text }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2));
   process.stdout.write(text + '\n');

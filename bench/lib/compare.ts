@@ -1,0 +1,114 @@
+/**
+ * Two `npm run bench` result files side by side: the median of every measurement both runs made,
+ * its change, and for SSH Tunnels' rows the ratio to OpenSSH in each run. Absolute numbers move with
+ * how busy the machine was (OpenSSH's rows show by how much); the ratios, measured interleaved in
+ * the same run, are what to compare.
+ */
+import { median } from './stats';
+
+type Runs = Record<string, Array<Record<string, unknown>>>;
+
+/** The parts of a result file (bench/results/*.json) this reads. */
+export interface BenchResults {
+  meta?: { date?: string; rounds?: number; bulkBytes?: number; quick?: boolean };
+  bulk?: Runs;
+  short?: Runs;
+  firstByte?: Runs;
+  concurrent?: Runs;
+}
+
+export interface ComparisonRow {
+  /** The scenario key, e.g. `bulk | ours | aes128-gcm | -L | to`. */
+  scenario: string;
+  metric: string;
+  unit: string;
+  better: 'higher' | 'lower';
+  before: number;
+  after: number;
+  /** after / before − 1. */
+  change: number;
+  /** For forwarders other than OpenSSH, on throughput metrics: value / OpenSSH's in the same run. */
+  ratioBefore?: number;
+  ratioAfter?: number;
+}
+
+interface Metric { section: keyof BenchResults; field: string; metric: string; unit: string; better: 'higher' | 'lower'; ratio: boolean }
+
+const METRICS: Metric[] = [
+  { section: 'bulk', field: 'mbps', metric: 'throughput', unit: 'MB/s', better: 'higher', ratio: true },
+  { section: 'bulk', field: 'fwdCpuPerGB', metric: 'forwarder CPU', unit: 'CPU-s/GB', better: 'lower', ratio: false },
+  { section: 'short', field: 'perSecond', metric: 'short connections', unit: 'conn/s', better: 'higher', ratio: true },
+  { section: 'firstByte', field: 'p50', metric: 'first byte p50', unit: 'ms', better: 'lower', ratio: false },
+  { section: 'concurrent', field: 'seconds', metric: 'all echoed after', unit: 's', better: 'lower', ratio: false },
+];
+
+/** The same scenario through OpenSSH's client (`| ours |`, `| ours-worker |`, … → `| openssh |`). */
+function openSshKey(scenario: string): string | undefined {
+  const parts = scenario.split(' | ');
+  if (parts.length < 2 || parts[1] === 'openssh' || parts[1] === 'raw') return undefined;
+  parts[1] = 'openssh';
+  return parts.join(' | ');
+}
+
+function medianOf(runs: Runs | undefined, scenario: string | undefined, field: string): number | undefined {
+  if (!runs || scenario === undefined) return undefined;
+  const values = (runs[scenario] ?? []).map((r) => r[field]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  return values.length ? median(values) : undefined;
+}
+
+/** Every measurement both runs have, in the order of the later run's report. */
+export function compareRuns(before: BenchResults, after: BenchResults): ComparisonRow[] {
+  const rows: ComparisonRow[] = [];
+  for (const m of METRICS) {
+    const b = before[m.section] as Runs | undefined;
+    const a = after[m.section] as Runs | undefined;
+    if (!a || !b) continue;
+    for (const scenario of Object.keys(a)) {
+      const vb = medianOf(b, scenario, m.field);
+      const va = medianOf(a, scenario, m.field);
+      if (vb === undefined || va === undefined) continue;
+      const row: ComparisonRow = { scenario, metric: m.metric, unit: m.unit, better: m.better, before: vb, after: va, change: va / vb - 1 };
+      if (m.ratio) {
+        const o = openSshKey(scenario);
+        const ob = medianOf(b, o, m.field);
+        const oa = medianOf(a, o, m.field);
+        if (ob !== undefined && oa !== undefined) {
+          row.ratioBefore = vb / ob;
+          row.ratioAfter = va / oa;
+        }
+      }
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+const fmt = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toPrecision(3));
+const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} %`;
+
+function describeRun(r: BenchResults): string {
+  const m = r.meta ?? {};
+  const size = m.bulkBytes ? `, ${Math.round(m.bulkBytes / 2 ** 20)} MiB bulk` : '';
+  return `${m.date ?? 'unknown date'} (${m.rounds ?? '?'} rounds${size}${m.quick ? ', quick' : ''})`;
+}
+
+/** A markdown section: one row per measurement; an arrow marks a change of more than `noise` (default 10 %) for the better (↑) or the worse (↓). */
+export function renderComparison(before: BenchResults, after: BenchResults, noise = 0.1): string {
+  const rows = compareRuns(before, after);
+  const out = [
+    `### Against an earlier run: ${describeRun(before)} → ${describeRun(after)}`,
+    '',
+    `Medians. ↑/↓: better/worse by more than ${Math.round(noise * 100)} % (this box's run-to-run noise); OpenSSH's rows show how much the machine itself changed — compare SSH Tunnels by its ratio to OpenSSH in each run.`,
+    '',
+  ];
+  if (!rows.length) return [...out, 'No measurement in common.', ''].join('\n');
+  out.push('| scenario | metric | before | after | change | ratio to OpenSSH before → after |', '|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const good = r.better === 'higher' ? r.change > noise : r.change < -noise;
+    const bad = r.better === 'higher' ? r.change < -noise : r.change > noise;
+    const ratio = r.ratioBefore !== undefined && r.ratioAfter !== undefined ? `${r.ratioBefore.toFixed(2)}× → ${r.ratioAfter.toFixed(2)}×` : '';
+    // The key's own separators would split the markdown cell.
+    out.push(`| ${r.scenario.split(' | ').join(' · ')} | ${r.metric} | ${fmt(r.before)} ${r.unit} | ${fmt(r.after)} ${r.unit} | ${pct(r.change)}${good ? ' ↑' : bad ? ' ↓' : ''} | ${ratio} |`);
+  }
+  return [...out, ''].join('\n');
+}
