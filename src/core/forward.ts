@@ -91,11 +91,7 @@ export abstract class Forward implements Disposable {
       this.session.onChange(() => {
         const s = this.session;
         if (!this.active) return;
-        if (s.state === 'error') {
-          const err = new TunnelError(s.error ?? 'The SSH connection failed.', true);
-          err.logged = true; // the session logged it
-          this.fail(err);
-        }
+        if (s.state === 'error') this.fail(s.failure ?? new TunnelError(s.error ?? 'The SSH connection failed.', true));
         else if (s.state === 'reconnecting' && this._state !== 'starting') this.setState('reconnecting', s.error);
       }),
     ];

@@ -39,7 +39,15 @@ export class Log {
   }
 
   set level(level: LogLevel) {
+    const changed = level !== this.level;
     this.threshold = LOG_LEVELS.indexOf(level);
+    if (changed) this.emitter.emit('level', level);
+  }
+
+  /** Called with the new level whenever it changes (e.g. to pass it on to the engine's worker). */
+  onLevel(listener: (level: LogLevel) => void): { dispose(): void } {
+    this.emitter.on('level', listener);
+    return { dispose: () => this.emitter.off('level', listener) };
   }
 
   enabled(level: LogLevel): boolean {

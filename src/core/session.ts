@@ -50,6 +50,7 @@ export class SshSession implements Disposable {
 
   private _state: SessionState = 'disconnected';
   private _error: string | undefined;
+  private _failure: TunnelError | undefined;
   private _since = Date.now();
   private _attempt = 0;
   private _nextAttemptAt: number | undefined;
@@ -82,6 +83,8 @@ export class SshSession implements Disposable {
 
   get state(): SessionState { return this._state; }
   get error(): string | undefined { return this._error; }
+  /** Why the session is in `error`: the failure itself (its `logged` says whether the log has it). */
+  get failure(): TunnelError | undefined { return this._failure; }
   get since(): number { return this._since; }
   get attempt(): number { return this._attempt; }
   get nextAttemptAt(): number | undefined { return this._nextAttemptAt; }
@@ -174,21 +177,22 @@ export class SshSession implements Disposable {
     route.handler(details, accept, reject);
   }
 
-  private setState(state: SessionState, error?: string): void {
+  private setState(state: SessionState, error?: string | TunnelError): void {
     if (this._state !== state) this._since = Date.now();
     this._state = state;
-    this._error = error;
+    this._error = error instanceof TunnelError ? error.message : error;
+    this._failure = state === 'error' && error instanceof TunnelError ? error : undefined;
     this.changeEmitter.fire();
   }
 
   private onAttemptFailed(err: TunnelError): void {
     if (this.disposed || !this.wanted) {
-      this.setState(err.fatal ? 'error' : 'disconnected', err.message);
+      this.setState(err.fatal ? 'error' : 'disconnected', err);
       return;
     }
     if (err.fatal || this.opts.reconnect === false) {
       err.logOnce(this.log);
-      this.setState('error', err.message);
+      this.setState('error', err);
       return;
     }
     this.scheduleRetry(err.message);
@@ -279,8 +283,9 @@ export class SshSession implements Disposable {
         return;
       }
       this.log.info(reason.message);
+      reason.logged = true;
       if (this.opts.reconnect === false) {
-        this.setState('error', reason.message);
+        this.setState('error', reason);
         return;
       }
       this.scheduleRetry(reason.message);

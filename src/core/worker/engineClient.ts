@@ -19,7 +19,6 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { Emitter, type Disposable } from '../emitter';
 import { TunnelError } from '../errors';
-import { Log, type LogLevel } from '../log';
 import type { ForwardSnapshot, HostSnapshot, ManagerSnapshot, Prompter } from '../model';
 import { loadSshConfig, type ConfigProblem, type ConfiguredHost, type ResolvedHost, type SshConfig } from '../sshConfig';
 import type { Engine } from '../engine';
@@ -57,7 +56,8 @@ export class EngineClient implements Engine, Disposable {
   private dead: Error | undefined;
   private disposed = false;
   private readonly changeEmitter = new Emitter<ManagerSnapshot>();
-  private readonly restoreLogLevel: () => void;
+  /** The log's level is set by the UI (e.g. the output channel's level): changes are passed on. */
+  private readonly logLevelFollower: { dispose(): void };
 
   /** Fires whenever anything a UI shows changed (with the new snapshot). */
   readonly onDidChange = this.changeEmitter.event;
@@ -65,7 +65,10 @@ export class EngineClient implements Engine, Disposable {
 
   constructor(opts: EngineClientOptions) {
     this.opts = opts;
-    this.restoreLogLevel = this.followLogLevel(opts.log);
+    // A worker not started yet gets the level it starts with.
+    this.logLevelFollower = opts.log.onLevel((level) => {
+      if (this.worker) this.post({ type: 'logLevel', level });
+    });
   }
 
   /** True once the worker has been started (by the first command that needs the engine). */
@@ -116,22 +119,6 @@ export class EngineClient implements Engine, Disposable {
       if (!CLIENT_ONLY.has(k) && typeof v !== 'function' && v !== undefined) out[k] = v;
     }
     return out as PlainManagerOptions;
-  }
-
-  /** The log's level is set by the UI (e.g. the output channel's level): pass changes on. */
-  private followLogLevel(log: Log): () => void {
-    const desc = Object.getOwnPropertyDescriptor(Log.prototype, 'level');
-    if (!desc?.get || !desc.set || Object.prototype.hasOwnProperty.call(log, 'level')) return () => undefined;
-    Object.defineProperty(log, 'level', {
-      configurable: true,
-      get: () => desc.get!.call(log) as LogLevel,
-      set: (level: LogLevel) => {
-        desc.set!.call(log, level);
-        // A worker not started yet gets the level it starts with.
-        if (this.worker) this.post({ type: 'logLevel', level });
-      },
-    });
-    return () => { delete (log as unknown as Record<string, unknown>).level; };
   }
 
   private post(msg: ToWorker): void {
@@ -282,7 +269,7 @@ export class EngineClient implements Engine, Disposable {
         await this.call('dispose');
       } catch { /* already gone */ }
     }
-    this.restoreLogLevel();
+    this.logLevelFollower.dispose();
     this.changeEmitter.dispose();
     await this.worker?.terminate();
   }
