@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { makeEngine, eventually, type Engine } from '../fixtures/engine';
 import {
-  echoThrough, httpGet, isListening, readAllFrom, sendAndCollect, sha256, socksConnect, startEchoServer, startHttpServer,
+  assertBothWays, echoThrough, httpGet, isListening, sendAndCollect, sha256, socksConnect, startEchoServer, startHttpServer,
   startSinkServer, startSourceServer, type SinkServer, type TestServer,
 } from '../fixtures/servers';
 import { freePort, startSshd, type Sshd } from '../fixtures/sshd';
@@ -61,15 +61,7 @@ describe('-L local forward', () => {
       const down = await port();
       await engine.manager.addForward({ host: 'fixture', spec: `${up}:127.0.0.1:${sink.port}`, kind: 'local' });
       await engine.manager.addForward({ host: 'fixture', spec: `LocalForward ${down} 127.0.0.1:${source.port}` });
-      const s = net.connect(up, '127.0.0.1');
-      s.on('error', () => undefined);
-      s.end(payload);
-      const got = await sink.nextResult();
-      assert.equal(got.bytes, payload.length);
-      assert.equal(got.sha256, sha256(payload));
-      const back = await readAllFrom(down);
-      assert.equal(back.length, payload.length);
-      assert.equal(sha256(back), sha256(payload));
+      await assertBothWays(up, sink, down, payload);
     } finally {
       await sink.close();
       await source.close();
@@ -206,12 +198,7 @@ describe('-R remote forward', () => {
       const down = await port();
       await engine.manager.addForward({ host: 'fixture', spec: `-R ${up}:127.0.0.1:${sink.port}` });
       await engine.manager.addForward({ host: 'fixture', spec: `RemoteForward ${down} 127.0.0.1:${source.port}` });
-      const s = net.connect(up, '127.0.0.1');
-      s.on('error', () => undefined);
-      s.end(payload);
-      const got = await sink.nextResult();
-      assert.equal(got.sha256, sha256(payload));
-      assert.equal(sha256(await readAllFrom(down)), sha256(payload));
+      await assertBothWays(up, sink, down, payload);
     } finally {
       await sink.close();
       await source.close();

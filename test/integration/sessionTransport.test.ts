@@ -13,7 +13,7 @@ import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from 'ssh2';
 import { makeEngine, type Engine } from '../fixtures/engine';
-import { readAllFrom, sha256, startEchoServer, startSinkServer, startSourceServer, type TestServer } from '../fixtures/servers';
+import { assertBothWays, startEchoServer, startSinkServer, startSourceServer, type TestServer } from '../fixtures/servers';
 import { freePort, sshConfigEntryFor, startSshd, type Sshd } from '../fixtures/sshd';
 import { SshSession } from '../../src/core/session';
 
@@ -85,15 +85,7 @@ describe('session transport', () => {
       try {
         assert.equal(a.state, 'listening', a.error);
         assert.equal(b.state, 'listening', b.error);
-        const s = net.connect(up, '127.0.0.1');
-        s.on('error', () => undefined);
-        s.end(payload);
-        const got = await sink.nextResult();
-        assert.equal(got.bytes, payload.length);
-        assert.equal(got.sha256, sha256(payload));
-        const back = await readAllFrom(down);
-        assert.equal(back.length, payload.length);
-        assert.equal(sha256(back), sha256(payload));
+        await assertBothWays(up, sink, down, payload);
       } finally {
         await engine.manager.removeForward(a.id);
         await engine.manager.removeForward(b.id);
