@@ -350,26 +350,22 @@ async function sectionBulk(fx: Fixture, fwds: Fwd[]): Promise<void> {
       }
     }
   }
-  const sshdPids = (): number[] => fx.sshd.processes();
   const runOne = async (s: Scenario, bytes: number): Promise<BulkRun> => {
     const p = s.fwd.ports.get(s.cipher)!;
     const via = viaFor(fx, p, s.kind, 'bulk');
     const pid = s.fwd.pidFor(s.cipher);
-    const sp = sshdPids();
     // The engine's own thread; while OpenSSH moves the bytes, the idle engine host's (a baseline:
     // how late a timer fires on this box anyway).
     const eldHost = s.fwd.engine ?? fwds.find((f) => f.name === 'ours')?.engine;
     if (eldHost) await eldHost.call('eldStart', { resolution: ELD_RESOLUTION_MS });
-    const c0 = procCpu(pid);
-    const s0 = cpuOf(sp);
+    const cpu = cpuCounter(fx, pid);
     const m0 = machineTicks();
     const r = await bulk(via, s.dir, bytes);
     const m1 = machineTicks();
-    const c1 = procCpu(pid);
-    const s1 = cpuOf(sp);
+    const used = cpu();
     const eld = eldHost ? await eldHost.call('eldStop') as Eld : undefined;
     const gb = bytes / 1e9;
-    return { mbps: r.mbps, seconds: r.seconds, fwdCpuPerGB: (c1 - c0) / gb, sshdCpuPerGB: (s1 - s0) / gb, busy: busyPercent(m0, m1, CPUS), eld };
+    return { mbps: r.mbps, seconds: r.seconds, fwdCpuPerGB: used.forwarder / gb, sshdCpuPerGB: used.sshd / gb, busy: busyPercent(m0, m1, CPUS), eld };
   };
   log(`bulk: warm-up (${scenarios.length} scenarios × ${WARMUP_BYTES / MiB} MiB)`);
   for (const s of scenarios) {
@@ -464,7 +460,6 @@ function cpuCounter(fx: Fixture, pid: number | undefined): () => BurstCpu {
 
 async function sectionConcurrent(fx: Fixture): Promise<void> {
   const cipher = CIPHERS[0]!;
-  const burstCpu = (pid: number | undefined): (() => BurstCpu) => cpuCounter(fx, pid);
   log(`concurrent: fresh forwarders, ${BURST} connections × ${BURST_REPS} reps`);
   const fwds = [
     await startOpenSsh(fx, [cipher], ['lEcho', 'rEcho']),
@@ -488,7 +483,7 @@ async function sectionConcurrent(fx: Fixture): Promise<void> {
       for (const kind of ['L', 'R'] as const) {
         type Pending = { k: string; pid: number; end: number; r: { seconds: number; failures: number; reasons: Record<string, number>; echoed: number; rssFresh?: number; rssBefore: number; peak: number; cpu: BurstCpu } };
         const pending: Pending[] = [];
-        const rawCpu = burstCpu(undefined);
+        const rawCpu = cpuCounter(fx, undefined);
         const raw = await concurrentEcho({ port: fx.echo.port }, BURST);
         (results.concurrent[key('concurrent', 'raw', `-${kind}`)] ??= []).push({ seconds: raw.seconds, failures: raw.failures, reasons: raw.reasons, echoed: raw.echoed, rssBefore: NaN, peak: NaN, rssAfter: NaN, cpu: rawCpu() });
         const order = rep % 2 ? [...fwds].reverse() : fwds;
@@ -496,7 +491,7 @@ async function sectionConcurrent(fx: Fixture): Promise<void> {
           const pid = f.pidFor(cipher);
           const rssBefore = procMem(pid)!.rss;
           resetPeak(pid);
-          const cpu = burstCpu(pid);
+          const cpu = cpuCounter(fx, pid);
           const r = await concurrentEcho(viaFor(fx, f.ports.get(cipher)!, kind, 'echo'), BURST);
           const used = cpu();
           const peak = procMem(pid)!.hwm;
