@@ -33,7 +33,9 @@ const SHORT_MAX = QUICK ? 300 : 1000;
 const SHORT_MS = QUICK ? 1500 : 4000;
 const FIRST_BYTE_N = QUICK ? 20 : 50;
 const BURST = Number(env.BENCH_BURST ?? 1000);
-const BURST_REPS = Number(env.BENCH_BURST_REPS ?? (QUICK ? 1 : 3));
+/** Repetitions of the slow measurements (bursts, activation, RSS per host): as many as the rounds (the issue asks ≥ 5), one when quick. */
+const REPS = QUICK ? 1 : ROUNDS;
+const BURST_REPS = Number(env.BENCH_BURST_REPS ?? REPS);
 const SETTLE_MS = 10_000;
 /** monitorEventLoopDelay's sampling interval; its percentiles include this interval. */
 const ELD_RESOLUTION_MS = 1;
@@ -264,7 +266,7 @@ async function sectionStatic(fx: Fixture): Promise<void> {
     fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
     fs.copyFileSync(typical, path.join(home, '.ssh', 'config'));
     try {
-      results.static.activation = await measureActivation(repo, home, QUICK ? 1 : 3, log);
+      results.static.activation = await measureActivation(repo, home, REPS, log);
     } finally {
       fs.rmSync(home, { recursive: true, force: true });
     }
@@ -274,7 +276,7 @@ async function sectionStatic(fx: Fixture): Promise<void> {
   const modes: Array<'thread' | 'worker'> = fs.existsSync(path.join(__dirname, 'client.js')) ? ['thread', 'worker'] : ['thread'];
   const idle: Record<string, { base: number[]; firstHost: number[]; perHost: number[]; nextHosts: number[] }> = {};
   const sshIdle: number[] = [];
-  for (let rep = 0; rep < (QUICK ? 1 : 3); rep++) {
+  for (let rep = 0; rep < REPS; rep++) {
     for (const mode of modes) {
       const m = (idle[mode] ??= { base: [], firstHost: [], perHost: [], nextHosts: [] });
       const e = await EngineForwarder.start({ name: `idle-${mode}`, configFile: fx.configFile, homeDir: fx.home, mode });
