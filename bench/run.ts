@@ -259,6 +259,20 @@ async function sectionStatic(fx: Fixture): Promise<void> {
     results.static.clientReadyMs = summarize(cready);
   }
 
+  // Our own share of activation, outside VS Code (bench/extensionLoad.ts).
+  const extLoad = path.join(__dirname, 'extensionLoad.js');
+  if (fs.existsSync(path.join(repo, 'dist', 'extension.js')) && fs.existsSync(extLoad)) {
+    const lreq: number[] = [];
+    const lact: number[] = [];
+    for (let i = 0; i < (QUICK ? 3 : 7); i++) {
+      const r = JSON.parse(execFileSync(process.execPath, [extLoad], { encoding: 'utf8' })) as { requireMs: number; activateMs: number };
+      lreq.push(r.requireMs);
+      lact.push(r.activateMs);
+    }
+    results.static.extensionRequireMs = summarize(lreq);
+    results.static.extensionActivateMs = summarize(lact);
+  }
+
   if (env.BENCH_ACTIVATION !== '0') {
     log('static: activation time in a real VS Code (code-server, Running Extensions)');
     // A home whose ~/.ssh/config is the typical 31-host one: the extension reads it at activation.
@@ -644,6 +658,10 @@ function report(): string {
       out.push(`| shipped JavaScript in total | ${kb((st.bundleBytes as number) + (st.workerBundleBytes as number))} |`);
     }
     out.push(`| engine alone (out/bench/engine.js, same options) | ${kb(st.engineBundleBytes)} |`);
+    if (st.extensionRequireMs) {
+      out.push(`| our share of activation, outside VS Code (bench/extensionLoad.ts, fresh process, an inert stand-in for the vscode module): require() of dist/extension.js | ${cell(sm('extensionRequireMs'))} ms |`);
+      out.push(`| … and its activate() call | ${cell(sm('extensionActivateMs'))} ms |`);
+    }
     if (st.clientRequireMs) {
       out.push(`| extension host thread: require() of the EngineClient bundle, fresh process | ${cell(sm('clientRequireMs'))} ms |`);
       if (st.clientConstructMs) out.push(`| new EngineClient() with a 31-host ssh config (what activation runs; the worker starts with the first tunnel) | ${cell(sm('clientConstructMs'))} ms |`);

@@ -1,0 +1,41 @@
+/**
+ * Our own share of activation, outside VS Code: in a fresh Node process, the time to require
+ * dist/extension.js and to call its activate(), with an inert stand-in for the `vscode` module (a
+ * plain object with as many top-level names as VS Code's API, whose calls do nothing). VS Code's
+ * own figure (bench/lib/activation.ts) includes VS Code's work and swings 2–5× run to run on this
+ * box; this isolates the part the extension controls. Prints JSON {requireMs, activateMs}.
+ * Usage: node out/bench/extensionLoad.js [path/to/extension.js]
+ */
+import { performance } from 'node:perf_hooks';
+import * as path from 'node:path';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Module = require('node:module') as { _load: (request: string, ...rest: unknown[]) => unknown };
+
+/** Anything: every property, call and construction gives itself back; settings give their defaults. */
+const inert: object = new Proxy(function () { /* inert */ }, {
+  get: (_t, p) => (p === 'then' ? undefined : p === 'get' ? (_k: string, d: unknown) => d : p === Symbol.toPrimitive ? () => '' : inert),
+  apply: () => inert,
+  construct: () => inert,
+  set: () => true,
+  defineProperty: () => true,
+});
+// VS Code's API object has ~250 top-level names (namespaces, classes, enums); bundlers copy them per import.
+const vscode = Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`api${i}`, inert]));
+for (const k of ['window', 'workspace', 'commands', 'env', 'Uri', 'LogLevel', 'TreeItem', 'TreeItemCollapsibleState', 'ThemeIcon', 'ThemeColor', 'EventEmitter', 'StatusBarAlignment', 'MarkdownString', 'Disposable']) vscode[k] = inert;
+
+// The Node built-ins VS Code's extension host has loaded long before any extension.
+for (const m of ['node:events', 'node:fs', 'node:os', 'node:path', 'node:net', 'node:crypto', 'node:child_process']) require(m);
+
+const original = Module._load;
+Module._load = function (request: string, ...rest: unknown[]) {
+  return request === 'vscode' ? vscode : original.call(this, request, ...rest);
+};
+const file = path.resolve(process.argv[2] ?? path.join(__dirname, '..', '..', 'dist', 'extension.js'));
+const t0 = performance.now();
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const ext = require(file) as { activate(ctx: unknown): void };
+const t1 = performance.now();
+ext.activate({ subscriptions: [], secrets: inert, globalState: inert, workspaceState: inert, extensionUri: inert, extensionPath: path.dirname(file), asAbsolutePath: (p: string) => p });
+const t2 = performance.now();
+process.stdout.write(JSON.stringify({ requireMs: t1 - t0, activateMs: t2 - t1 }) + '\n');
+process.exit(0);
