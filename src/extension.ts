@@ -3,7 +3,7 @@
  * and commands; settings changes passed on; saved tunnels restored. Deactivation stops every
  * tunnel and closes every connection.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import { Log } from './core/log';
 import * as path from 'node:path';
 import type { Engine } from './core/engine';

@@ -5,7 +5,7 @@
  * Scripts pass `{ host, spec, label?, save?, autoStart?, allowNonLoopback?, start? }` and are asked
  * nothing, except to confirm a non-loopback listener when they did not say `allowNonLoopback`.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import {
   ForwardSpecError, bindsNonLoopback, effectiveBindAddress, formatForwardFlag, isLoopbackAddress,
   parseForwardArgument, parseForwardSpec,

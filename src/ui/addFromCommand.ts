@@ -3,7 +3,7 @@
  * `{ command, label?, save?, autoStart?, allowNonLoopback?, start? }`. What the engine does not
  * take from a command line (-i, -J, -o …) is named so the user can put it in ~/.ssh/config.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import { ForwardSpecError, parseSshCommand, type SshCommand } from '../core/forwardSpec';
 import type { ForwardSnapshot, ForwardSpec } from '../core/model';
 import { isScripted, option } from './args';

@@ -2,7 +2,7 @@
  * Registers every `sshTunnels.*` command. A failure is shown to the user; when a script called the
  * command (plain-data argument), the returned promise also rejects with it.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import { addFromCommand } from './addFromCommand';
 import { addForward } from './addForward';
 import { isScripted } from './args';

@@ -3,7 +3,7 @@
  * closing one. `sshTunnels.showConnections` takes nothing, a tunnel node or `{ id }`;
  * `sshTunnels.closeConnection` takes a connection node or `{ forwardId, connectionId }`.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import type { ConnectionSnapshot, ForwardSnapshot } from '../core/model';
 import { isScripted, option, tunnelIdOf } from './args';
 import type { UiContext } from './context';

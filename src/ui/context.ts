@@ -2,7 +2,7 @@
  * What the command handlers share: the manager, saved tunnels, the log channel and the settings,
  * plus the one way errors reach the user (a message with a "Show Log" button).
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import type { Engine } from '../core/engine';
 import type { LogChannel } from './logChannel';
 import type { SavedTunnels } from './savedTunnels';

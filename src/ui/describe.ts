@@ -2,7 +2,7 @@
  * Words and icons for engine snapshots, shared by the tree, the status bar and the pick lists:
  * `127.0.0.1:9999 → mailserver:110 · ↑1.2 KB ↓3.4 KB`, state icons and the equivalent ssh command.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import { effectiveBindAddress, formatForwardFlag } from '../core/forwardSpec';
 import type { ConnectionSnapshot, ForwardSnapshot, ForwardState, HostSnapshot, SessionState } from '../core/model';
 

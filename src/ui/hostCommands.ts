@@ -3,7 +3,7 @@
  * config, open it. Host commands take a host node, `{ host }` or a host string, and ask otherwise.
  */
 import * as fs from 'node:fs';
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import type { HostSnapshot } from '../core/model';
 import { hostOf } from './args';
 import { showError, type UiContext } from './context';

@@ -4,7 +4,7 @@
  * debug2 (`-vv`) and Trace adds debug3 with ssh2's protocol debug (`-vvv`, from the next connection
  * on). The core log's level follows the channel's ("Set Log Level…").
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import type { Log, LogLevel, LogLine } from '../core/log';
 
 function coreLevel(level: vscode.LogLevel): LogLevel {

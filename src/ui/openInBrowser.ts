@@ -8,7 +8,7 @@
  * and fetch the URL itself. openExternal is still called.
  */
 import * as fs from 'node:fs';
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import { effectiveBindAddress, isLoopbackAddress } from '../core/forwardSpec';
 import type { ForwardSnapshot } from '../core/model';
 import { option, tunnelIdOf } from './args';

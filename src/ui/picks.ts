@@ -2,7 +2,7 @@
  * Pick lists used when a command runs without an argument: a tunnel, or a host (ssh config
  * aliases, hosts in use, and — typed as `user@host:port` — any other destination).
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import type { ForwardSnapshot } from '../core/model';
 import type { Engine } from '../core/engine';
 import { allForwards, forwardIcon, forwardName, hostDescription, routeText, stateWord } from './describe';

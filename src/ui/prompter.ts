@@ -5,7 +5,7 @@
  * turns on "remember" (key per user@host:port); a remembered password is offered once per
  * connection attempt and, when refused, forgotten and asked for again.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import type {
   HostKeyRequest, KeyboardInteractiveRequest, PassphraseRequest, PasswordRequest, Prompter,
 } from '../core/model';

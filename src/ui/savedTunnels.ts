@@ -3,7 +3,7 @@
  * On activation, and whenever the setting changes (also by hand in settings.json), new entries are
  * added (started when autoStart), edited ones re-created, and deleted ones removed.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import { formatForwardFlag, parseForwardArgument } from '../core/forwardSpec';
 import type { ForwardSnapshot } from '../core/model';
 import type { Engine } from '../core/engine';

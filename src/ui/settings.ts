@@ -3,7 +3,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import type { Log } from '../core/log';
 import type { Prompter } from '../core/model';
 import type { EngineSettings, ManagerOptions } from '../core/tunnelManager';

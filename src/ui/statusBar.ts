@@ -3,7 +3,7 @@
  * error or reconnecting; the tooltip lists every tunnel; clicking picks one to start or stop.
  * Hidden while there are no tunnels. Updates only when the manager reports a change.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import type { ManagerSnapshot } from '../core/model';
 import type { Engine } from '../core/engine';
 import { allForwards, forwardName, routeViaText, stateWord } from './describe';

@@ -2,7 +2,7 @@
  * Commands on one tunnel: start, stop, toggle, remove, copy its address or its ssh command. Each
  * takes a tunnel node, `{ id }` or an id string, and asks with a pick list when given nothing.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import { effectiveBindAddress } from '../core/forwardSpec';
 import type { ForwardSnapshot } from '../core/model';
 import { isScripted, tunnelIdOf } from './args';

@@ -4,7 +4,7 @@
  * stable ids so expansion survives redraws; `contextValue`s drive the menus in package.json:
  * `host.connected` / `host.disconnected`, `tunnel.<kind>.<state>`, `connection`, `problems`.
  */
-import * as vscode from 'vscode';
+import vscode = require('vscode');
 import type { ForwardSnapshot, ManagerSnapshot } from '../core/model';
 import type { Engine } from '../core/engine';
 import {
