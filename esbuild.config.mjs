@@ -11,6 +11,8 @@ const watch = process.argv.includes('--watch');
  * `import * as vscode from 'vscode'` makes esbuild wrap the require in __toESM, which copies VS
  * Code's ~250 API names into a new object in every module that imports it — ~0.5 ms each at
  * activation (bench/README.md, change 13). `import vscode = require('vscode')` is a plain require.
+ * The same holds for `import * as fs from 'node:fs'`; src/ writes `import fs = require('node:fs')`
+ * (not enforced here: esbuild's resolve hook cannot tell a namespace import from a named one).
  */
 const plainVscodeRequire = {
   name: 'plain-vscode-require',

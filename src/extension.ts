@@ -5,7 +5,7 @@
  */
 import vscode = require('vscode');
 import { Log } from './core/log';
-import * as path from 'node:path';
+import path = require('node:path');
 import type { Engine } from './core/engine';
 import { EngineClient } from './core/worker/engineClient';
 import { registerCommands } from './ui/commands';

@@ -3,7 +3,7 @@
  * key is encrypted), keyboard-interactive, password — driven through ssh2's `authHandler`. Every
  * question goes to the Prompter; every answer is registered with the log for redaction.
  */
-import * as fs from 'node:fs';
+import fs = require('node:fs');
 import type { AnyAuthMethod, AuthenticationType, AuthHandlerMiddleware, Prompt } from 'ssh2';
 import type { Log } from './log';
 import type { Prompter } from './model';

@@ -7,9 +7,9 @@
  * one hashed name `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`. `@revoked` keys are refused for
  * the hosts their line matches; `@cert-authority` lines are read and skipped (no host certificates).
  */
-import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import crypto = require('node:crypto');
+import fs = require('node:fs');
+import path = require('node:path');
 import { matchHostname, readTextFileBounded } from './sshConfig';
 
 /** known_hosts files larger than this are not read (a problem is recorded instead). */

@@ -3,7 +3,7 @@
  * confirmed, keeps its port across SSH reconnects (connections arriving meanwhile wait for the
  * session), and opens one direct-tcpip channel per accepted connection.
  */
-import * as net from 'node:net';
+import net = require('node:net');
 import { ForwardedConnection } from './connection';
 import { TunnelError, describeListenError, describeOpenFailure } from './errors';
 import { Forward } from './forward';

@@ -3,8 +3,8 @@
  * /proc/net/tcp{,6} and their owners through /proc/<pid>/fd links; elsewhere (or without permission)
  * the holder is simply unknown. No shell, no `lsof`.
  */
-import * as fs from 'node:fs';
-import * as net from 'node:net';
+import fs = require('node:fs');
+import net = require('node:net');
 
 export interface PortHolder {
   pid: number;

@@ -4,7 +4,7 @@
  * channel and we connect from here. After a reconnect the listener is requested again — with the
  * same port, even when the server first allocated it — and retried while sshd still holds the old one.
  */
-import * as net from 'node:net';
+import net = require('node:net');
 import type { ClientChannel, Client, TcpConnectionDetails } from 'ssh2';
 import { ForwardedConnection } from './connection';
 import type { Disposable } from './emitter';

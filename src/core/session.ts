@@ -4,7 +4,7 @@
  * and reconnection with backoff (1 s doubling to 60 s, never giving up) while anything still wants
  * the connection. Forwards subscribe to `onReady` to re-create themselves after every reconnect.
  */
-import * as net from 'node:net';
+import net = require('node:net');
 import type { Client, ClientChannel, TcpConnectionDetails } from 'ssh2';
 import { createAuth } from './auth';
 import { Emitter, type Disposable } from './emitter';

@@ -35,10 +35,10 @@
  * Nothing here throws on a malformed file: every line it can read counts, every line it can't is a
  * `ConfigProblem` with file and line.
  */
-import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import crypto = require('node:crypto');
+import fs = require('node:fs');
+import os = require('node:os');
+import path = require('node:path');
 import { LineType, parse as parseSshConfigText } from 'ssh-config';
 import type { ForwardKind, ForwardSpec } from './model';
 import { parseForwardSpec, ForwardSpecError } from './forwardSpec';

@@ -2,7 +2,7 @@
  * Commands on hosts and the ssh config: connect (and stay connected), disconnect, reload the
  * config, open it. Host commands take a host node, `{ host }` or a host string, and ask otherwise.
  */
-import * as fs from 'node:fs';
+import fs = require('node:fs');
 import vscode = require('vscode');
 import type { HostSnapshot } from '../core/model';
 import { hostOf } from './args';

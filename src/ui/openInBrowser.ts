@@ -7,7 +7,7 @@
  * URL opened is also appended to it (one per line), so an end-to-end test can check the command
  * and fetch the URL itself. openExternal is still called.
  */
-import * as fs from 'node:fs';
+import fs = require('node:fs');
 import vscode = require('vscode');
 import { effectiveBindAddress, isLoopbackAddress } from '../core/forwardSpec';
 import type { ForwardSnapshot } from '../core/model';

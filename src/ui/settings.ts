@@ -1,8 +1,8 @@
 /**
  * The `sshTunnels.*` settings, read into plain data, and the engine options made from them.
  */
-import * as os from 'node:os';
-import * as path from 'node:path';
+import os = require('node:os');
+import path = require('node:path');
 import vscode = require('vscode');
 import type { Log } from '../core/log';
 import type { Prompter } from '../core/model';
