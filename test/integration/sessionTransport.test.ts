@@ -80,15 +80,17 @@ describe('session transport', () => {
       const up = await freePort();
       const down = await freePort();
       const host = cipherHost(cipher);
-      const a = await engine.manager.addForward({ host, spec: `-L ${up}:127.0.0.1:${sink.port}` });
-      const b = await engine.manager.addForward({ host, spec: `-L ${down}:127.0.0.1:${source.port}` });
+      const ids: string[] = [];
       try {
+        const a = await engine.manager.addForward({ host, spec: `-L ${up}:127.0.0.1:${sink.port}` });
+        ids.push(a.id);
+        const b = await engine.manager.addForward({ host, spec: `-L ${down}:127.0.0.1:${source.port}` });
+        ids.push(b.id);
         assert.equal(a.state, 'listening', a.error);
         assert.equal(b.state, 'listening', b.error);
         await assertBothWays(up, sink, down, payload);
       } finally {
-        await engine.manager.removeForward(a.id);
-        await engine.manager.removeForward(b.id);
+        for (const id of ids) await engine.manager.removeForward(id);
         await sink.close();
         await source.close();
       }
