@@ -23,8 +23,16 @@ const inert: object = new Proxy(function () { /* inert */ }, {
 const vscode = Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`api${i}`, inert]));
 for (const k of ['window', 'workspace', 'commands', 'env', 'Uri', 'LogLevel', 'TreeItem', 'TreeItemCollapsibleState', 'ThemeIcon', 'ThemeColor', 'EventEmitter', 'StatusBarAlignment', 'MarkdownString', 'Disposable']) vscode[k] = inert;
 
-// The Node built-ins VS Code's extension host has loaded long before any extension.
-for (const m of ['node:events', 'node:fs', 'node:os', 'node:path', 'node:net', 'node:crypto', 'node:child_process']) require(m);
+// The Node built-ins VS Code's extension host has loaded before it loads any extension: the public
+// modules in `process.moduleLoadList` at the top of an extension's main file in code-server 4.139.1
+// (2026-11-25). Loading one of these is VS Code's cost, not ours (worker_threads alone is ~4 ms).
+const HOST_LOADED = [
+  'events', 'util/types', 'buffer', 'diagnostics_channel', 'async_hooks', 'timers', 'path', 'querystring', 'fs',
+  'util', 'url', 'string_decoder', 'stream/promises', 'stream', 'net', 'dgram', 'child_process', 'module', 'os',
+  'perf_hooks', 'http', 'assert', 'crypto', 'tls', 'http2', 'zlib', 'worker_threads', 'fs/promises', 'console',
+  'dns', 'https', 'tty', 'cluster', 'readline/promises', 'readline', 'constants', 'process',
+];
+for (const m of HOST_LOADED) require(`node:${m}`);
 
 const original = Module._load;
 Module._load = function (request: string, ...rest: unknown[]) {
