@@ -18,7 +18,7 @@ import { EngineForwarder, OpenSshForwarder, SSH_PATH, killAllNow, type ForwardSe
 import { measureActivation } from './lib/activation';
 import { CODE_SERVER_VERSION } from '../test/e2e/harness';
 import { bulk, concurrentEcho, firstByte, shortConnections, startBulkServer, startEchoServer, startGreetingServer, type Target, type Via } from './lib/load';
-import { busyPercent, cpuOf, loadAverage, machineTicks, procCpu, procMem, resetPeak } from './lib/proc';
+import { busyPercent, cpuOf, listenOverflows, loadAverage, machineTicks, procCpu, procMem, resetPeak } from './lib/proc';
 import { MiB, cell, median, num, ratio, summarize, type Summary } from './lib/stats';
 import { renderComparison, type BenchResults } from './lib/compare';
 
@@ -209,7 +209,7 @@ const results = {
   bulk: {} as Record<string, BulkRun[]>,
   short: {} as Record<string, Array<{ perSecond: number; p50: number; p99: number; max: number; slow: number; failures: number; connections: number; mainBusy?: number; fwdMsPerConn?: number; sshdMsPerConn?: number }>>,
   firstByte: {} as Record<string, Array<{ p50: number; p99: number; max: number; slow: number; n: number }>>,
-  concurrent: {} as Record<string, Array<{ seconds: number; failures: number; reasons?: Record<string, number>; echoed: number; rssFresh?: number; rssBefore: number; peak: number; rssAfter: number; cpu?: BurstCpu }>>,
+  concurrent: {} as Record<string, Array<{ seconds: number; failures: number; reasons?: Record<string, number>; echoed: number; rssFresh?: number; rssBefore: number; peak: number; rssAfter: number; cpu?: BurstCpu; retransmits?: BurstRetransmits }>>,
 };
 
 const key = (...parts: string[]): string => parts.join(' | ');
@@ -467,6 +467,8 @@ async function sectionShort(fx: Fixture, fwds: Fwd[]): Promise<void> {
 
 /** CPU seconds spent during a measurement by the forwarder, by every sshd process, and by this process (the clients and the targets). */
 interface BurstCpu { forwarder: number; sshd: number; clientsAndTarget: number }
+/** Connections of a burst that waited on the kernel's retransmit timers, and the accept-queue overflows behind them. */
+interface BurstRetransmits { connect: number; echo: number; overflows: number }
 
 /** Starts counting CPU (forwarder `pid` if any, sshd, this process); the returned function gives what was used since. */
 function cpuCounter(fx: Fixture, pid: number | undefined): () => BurstCpu {
@@ -503,21 +505,24 @@ async function sectionConcurrent(fx: Fixture): Promise<void> {
     await sleep(3000);
     for (let rep = 0; rep < BURST_REPS; rep++) {
       for (const kind of ['L', 'R'] as const) {
-        type Pending = { k: string; pid: number; end: number; r: { seconds: number; failures: number; reasons: Record<string, number>; echoed: number; rssFresh?: number; rssBefore: number; peak: number; cpu: BurstCpu } };
+        type Pending = { k: string; pid: number; end: number; r: { seconds: number; failures: number; reasons: Record<string, number>; echoed: number; rssFresh?: number; rssBefore: number; peak: number; cpu: BurstCpu; retransmits: BurstRetransmits } };
         const pending: Pending[] = [];
         const rawCpu = cpuCounter(fx, undefined);
+        const rawOverflows = listenOverflows();
         const raw = await concurrentEcho({ port: fx.echo.port }, BURST);
-        (results.concurrent[key('concurrent', 'raw', `-${kind}`)] ??= []).push({ seconds: raw.seconds, failures: raw.failures, reasons: raw.reasons, echoed: raw.echoed, rssBefore: NaN, peak: NaN, rssAfter: NaN, cpu: rawCpu() });
+        (results.concurrent[key('concurrent', 'raw', `-${kind}`)] ??= []).push({ seconds: raw.seconds, failures: raw.failures, reasons: raw.reasons, echoed: raw.echoed, rssBefore: NaN, peak: NaN, rssAfter: NaN, cpu: rawCpu(), retransmits: { ...raw.waited, overflows: listenOverflows() - rawOverflows } });
         const order = rep % 2 ? [...fwds].reverse() : fwds;
         for (const f of order) {
           const pid = f.pidFor(cipher);
           const rssBefore = procMem(pid)!.rss;
           resetPeak(pid);
           const cpu = cpuCounter(fx, pid);
+          const overflows = listenOverflows();
           const r = await concurrentEcho(viaFor(fx, f.ports.get(cipher)!, kind, 'echo'), BURST);
           const used = cpu();
+          const retransmits = { ...r.waited, overflows: listenOverflows() - overflows };
           const peak = procMem(pid)!.hwm;
-          pending.push({ k: key('concurrent', f.name, `-${kind}`), pid, end: Date.now(), r: { seconds: r.seconds, failures: r.failures, reasons: r.reasons, echoed: r.echoed, rssFresh: fresh.get(f.name), rssBefore, peak, cpu: used } });
+          pending.push({ k: key('concurrent', f.name, `-${kind}`), pid, end: Date.now(), r: { seconds: r.seconds, failures: r.failures, reasons: r.reasons, echoed: r.echoed, rssFresh: fresh.get(f.name), rssBefore, peak, cpu: used, retransmits } });
           log(`concurrent ${f.name} -${kind}: ${r.echoed}/${BURST} echoed in ${r.seconds.toFixed(3)} s${r.failures ? ` (failed: ${JSON.stringify(r.reasons)})` : ''}`);
           await sleep(500);
         }
@@ -624,8 +629,9 @@ function report(): string {
   if (SECTIONS.has('concurrent')) {
     out.push(`### ${BURST} concurrent connections through one tunnel (1-byte echo each, all held until the last echo; ${BURST_REPS} reps)`, '');
     out.push('Each forwarder had one unmeasured burst of each kind first (JIT, heap). RSS: the forwarder process (ssh or node); "fresh" is before any burst, "before" right before the measured one. CPU-s during the burst (from /proc, 10 ms ticks): the forwarder, all sshd processes, and the bench process that runs the 1000 clients and the echo target — on this machine the three share its cores, so their sum bounds how fast a burst can go.', '');
-    out.push('| forward | forwarder | all echoed after, s | failures | CPU-s forwarder / sshd / clients+target | RSS fresh MB | RSS before MB | peak RSS MB | RSS 10 s after MB | after / before |');
-    out.push('|---|---|---|---|---|---|---|---|---|---|');
+    out.push('Waited on a retransmit: connections that needed ≥ 0.9 s to connect (a SYN dropped at a full accept queue, sent again after 1 s) / ≥ 0.9 s from connected to echo (the handshake\'s last ACK dropped there: the listener\'s SYN-ACK is sent again after 1 s, then 2 s more, before the connection is accepted); and the kernel\'s count of accept-queue overflows (TcpExt ListenOverflows) during the burst. The listener is ours for -L (backlog 4096) and sshd\'s for -R (128, fixed in OpenSSH): such waits are the listener\'s queue and the kernel\'s timers, not forwarding.', '');
+    out.push('| forward | forwarder | all echoed after, s | failures | waited on a retransmit: connect / echo; overflows | CPU-s forwarder / sshd / clients+target | RSS fresh MB | RSS before MB | peak RSS MB | RSS 10 s after MB | after / before |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const kind of ['L', 'R']) {
       for (const n of ['raw', 'openssh', 'ours', ...COMPARE.map((c) => c.name)]) {
         const k = key('concurrent', n, `-${kind}`);
@@ -638,7 +644,9 @@ function report(): string {
         const growth = n === 'raw' ? '–' : cell(summarize(list.map((r) => r.rssAfter / r.rssBefore)));
         const cpu = (f: keyof BurstCpu): string => cell(summarize(list.map((r) => r.cpu?.[f] ?? NaN)));
         const cpus = `${n === 'raw' ? '–' : cpu('forwarder')} / ${n === 'raw' ? '–' : cpu('sshd')} / ${cpu('clientsAndTarget')}`;
-        out.push(`| -${kind} | ${n === 'raw' ? 'raw (no tunnel)' : n === 'ours' ? 'SSH Tunnels' : n === 'openssh' ? 'OpenSSH ssh' : n} | ${cell(summarize(list.map((r) => r.seconds)))} | ${failed}${failed ? ` (${Object.entries(why).map(([w, c]) => `${w} ${c}`).join(', ')})` : ''} | ${cpus} | ${mb('rssFresh')} | ${mb('rssBefore')} | ${mb('peak')} | ${mb('rssAfter')} | ${growth} |`);
+        const rt = (f: keyof BurstRetransmits): string => cell(summarize(list.map((r) => r.retransmits?.[f] ?? NaN)));
+        const waits = `${rt('connect')} / ${rt('echo')}; ${rt('overflows')}`;
+        out.push(`| -${kind} | ${n === 'raw' ? 'raw (no tunnel)' : n === 'ours' ? 'SSH Tunnels' : n === 'openssh' ? 'OpenSSH ssh' : n} | ${cell(summarize(list.map((r) => r.seconds)))} | ${failed}${failed ? ` (${Object.entries(why).map(([w, c]) => `${w} ${c}`).join(', ')})` : ''} | ${waits} | ${cpus} | ${mb('rssFresh')} | ${mb('rssBefore')} | ${mb('peak')} | ${mb('rssAfter')} | ${growth} |`);
       }
     }
     out.push('');

@@ -296,7 +296,17 @@ export interface BurstResult {
   reasons: Record<string, number>;
   /** From the first connect() until the last echo arrived, seconds. */
   seconds: number;
+  /**
+   * Echoed connections that waited ≥ 0.9 s — the kernel's retransmit timers (1 s, then 2 s more),
+   * not forwarding: `connect`, for the connection to be established (a SYN dropped at a full
+   * accept queue, sent again); `echo`, between being connected and the echo (the handshake's last
+   * ACK dropped at a full accept queue: the server sends its SYN-ACK again before it accepts).
+   */
+  waited: { connect: number; echo: number };
 }
+
+/** Linux retransmits a SYN or SYN-ACK after 1 s first: a wait this long is a retransmit, not forwarding. */
+const RETRANSMIT_WAIT_MS = 900;
 
 /** `n` connections at once, each sends one byte and waits for the echo; all are held until the end. */
 export async function concurrentEcho(via: Via, n: number, timeoutMs = 30_000): Promise<BurstResult> {
@@ -306,8 +316,10 @@ export async function concurrentEcho(via: Via, n: number, timeoutMs = 30_000): P
   let last = 0;
   const reasons: Record<string, number> = {};
   const t0 = performance.now();
+  const waited = { connect: 0, echo: 0 };
   await Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port: via.port, noDelay: true });
+    let tc = 0;
     sockets.push(s);
     let done = false;
     const end = (why?: string): void => {
@@ -317,6 +329,8 @@ export async function concurrentEcho(via: Via, n: number, timeoutMs = 30_000): P
       if (!why) {
         echoed++;
         last = performance.now();
+        if (tc - t0 >= RETRANSMIT_WAIT_MS) waited.connect++;
+        if (last - tc >= RETRANSMIT_WAIT_MS) waited.echo++;
       } else {
         failures++;
         reasons[why] = (reasons[why] ?? 0) + 1;
@@ -326,9 +340,9 @@ export async function concurrentEcho(via: Via, n: number, timeoutMs = 30_000): P
     const timer = setTimeout(() => end('timeout'), timeoutMs);
     s.on('error', (e: NodeJS.ErrnoException) => end(e.code ?? 'error'));
     s.on('close', () => end('closed'));
-    s.on('connect', () => s.write('x'));
+    s.on('connect', () => { tc = performance.now(); s.write('x'); });
     s.on('data', () => end());
   })));
   for (const s of sockets) s.destroy();
-  return { connections: n, echoed, failures, reasons, seconds: ((echoed ? last : performance.now()) - t0) / 1000 };
+  return { connections: n, echoed, failures, reasons, seconds: ((echoed ? last : performance.now()) - t0) / 1000, waited };
 }

@@ -62,6 +62,22 @@ export function busyPercent(a: { busy: number; total: number }, b: { busy: numbe
   return total > 0 ? ((b.busy - a.busy) / total) * 100 * cpus : NaN;
 }
 
+/**
+ * The kernel's count of connections a listener's full accept queue turned away (TcpExt
+ * ListenOverflows, machine-wide: SYNs and handshake-completing ACKs dropped), NaN if unreadable.
+ */
+export function listenOverflows(): number {
+  try {
+    const lines = fs.readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+    const names = lines[0]!.split(/\s+/);
+    const values = lines[1]!.split(/\s+/);
+    const i = names.indexOf('ListenOverflows');
+    return i > 0 ? Number(values[i]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
 export function loadAverage(): [number, number, number] {
   const parts = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').map(Number);
   return [parts[0] ?? NaN, parts[1] ?? NaN, parts[2] ?? NaN];
