@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startSshd, freePort, type Sshd } from '../test/fixtures/sshd';
-import { EngineForwarder, OpenSshForwarder, SSH_PATH, killAllNow, type ForwardSet } from './lib/forwarders';
+import { EngineForwarder, OpenSshForwarder, SSH_PATH, killAllNow, startNodeEcho, type ForwardSet } from './lib/forwarders';
 import { measureActivation } from './lib/activation';
 import { CODE_SERVER_VERSION } from '../test/e2e/harness';
 import { bulk, concurrentEcho, firstByte, shortConnections, startBulkServer, startEchoServer, startGreetingServer, type Target, type Via } from './lib/load';
@@ -418,17 +418,29 @@ async function sectionBulk(fx: Fixture, fwds: Fwd[]): Promise<void> {
 
 async function sectionShort(fx: Fixture, fwds: Fwd[]): Promise<void> {
   const cipher = CIPHERS[0]!;
-  type Scenario = { name: string; via: Via; kind: 'L' | 'R'; parallel: number; pid?: number };
-  const scenarios: Scenario[] = [];
+  const scenarios: ShortScenario[] = [];
   for (const kind of ['L', 'R'] as const) {
     for (const parallel of [1, 8]) {
       scenarios.push({ name: 'raw', via: { port: fx.echo.port }, kind, parallel });
       for (const f of fwds) scenarios.push({ name: f.name, via: viaFor(fx, f.ports.get(cipher)!, kind, 'echo'), kind, parallel, pid: f.pidFor(cipher) });
     }
   }
+  // Node's own floor: a bare echo server in its own process (accept, echo, close; no SSH).
+  const nodeEcho = await startNodeEcho();
+  for (const parallel of [1, 8]) scenarios.push({ name: 'node-echo', via: { port: nodeEcho.port }, kind: 'L', parallel, pid: nodeEcho.pid });
   if (FILTER) scenarios.splice(0, scenarios.length, ...scenarios.filter((x) => FILTER.test(key('short', x.name, `-${x.kind}`, `x${x.parallel}`))));
   const greeters = [{ name: 'raw', via: { port: fx.greet.port } as Via }, ...fwds.map((f) => ({ name: f.name, via: { port: f.ports.get(cipher)!.lGreet } as Via }))]
     .filter((g) => !FILTER || FILTER.test(key('first-byte', g.name)));
+  try {
+    await shortRounds(fx, fwds, scenarios, greeters);
+  } finally {
+    nodeEcho.stop();
+  }
+}
+
+type ShortScenario = { name: string; via: Via; kind: 'L' | 'R'; parallel: number; pid?: number };
+
+async function shortRounds(fx: Fixture, fwds: Fwd[], scenarios: ShortScenario[], greeters: Array<{ name: string; via: Via }>): Promise<void> {
   log('short: warm-up');
   for (const g of greeters) for (let i = 0; i < 20; i++) await firstByte(g.via).catch(() => undefined);
   for (const s of scenarios) await shortConnections(s.via, s.parallel, 100, 1000).catch(() => undefined);
@@ -611,6 +623,10 @@ function report(): string {
       }
     }
     out.push('');
+    const floor = [1, 8].map((par) => ({ par, k: key('short', 'node-echo', '-L', `x${par}`) })).filter((f) => results.short[f.k]);
+    if (floor.length) {
+      out.push(`Node's own cost per connection, for scale — a bare Node TCP server in a process of its own (bench/nodeEcho.ts: accept, echo the byte, close; no SSH, no second socket), measured in the same rounds: ${floor.map((f) => `${f.par} lane${f.par > 1 ? 's' : ''} ${cell(s(f.k, 'perSecond'))} conn/s, ${num(s(f.k, 'fwdMsPerConn').median)} CPU ms per connection`).join('; ')}. A -L forwarder in Node pays at least that for the client's socket before any SSH work.`, '');
+    }
   }
 
   if (SECTIONS.has('short') && Object.keys(results.firstByte).length) {

@@ -32,6 +32,16 @@ function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
+/** Node's bare echo server (bench/nodeEcho.ts) in a process of its own: Node's cost per connection, for scale. */
+export async function startNodeEcho(): Promise<{ port: number; pid: number; stop(): void }> {
+  const child = track(fork(path.join(path.dirname(process.argv[1]!), 'nodeEcho.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (p) => resolve(p as number));
+    child.once('exit', (code) => reject(new Error(`node echo server exited (${code}) before it listened`)));
+  });
+  return { port, pid: child.pid!, stop: () => { child.kill('SIGTERM'); } };
+}
+
 /** SIGTERM to every forwarder process still running (for signal handlers: synchronous). */
 export function killAllNow(): void {
   for (const c of live) {

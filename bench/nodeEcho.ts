@@ -1,0 +1,15 @@
+/**
+ * Node's own cost per connection, for scale: a bare TCP server in a process of its own that
+ * accepts, echoes what it reads and closes when the client does — the client-facing half of a -L
+ * forwarder with no SSH at all. The bench measures its CPU per short connection next to the
+ * forwarders'. Sends its port to the parent (IPC) once listening.
+ */
+import net = require('node:net');
+
+const server = net.createServer({ noDelay: true }, (socket) => {
+  socket.on('error', () => socket.destroy());
+  socket.on('data', (d) => socket.write(d));
+  socket.on('end', () => socket.end());
+});
+server.listen(0, '127.0.0.1', () => process.send!((server.address() as net.AddressInfo).port));
+process.on('disconnect', () => process.exit(0));
