@@ -58,6 +58,8 @@ describe('EngineClient (engine in a worker thread)', () => {
       const p = await freePort();
       const snap = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
       assert.equal(snap.state, 'listening', snap.error);
+      // The log shows what happened by the time the reply does (log lines are batched in the worker).
+      assert.ok(lines.some((l) => /^debug1: Local forwarding listening on 127\.0\.0\.1 port \d+\.$/.test(l.text)), 'worker log lines reach this Log with their prefix once, before the reply');
       // The cache is at least as new as the reply.
       assert.equal(engine.forwardSnapshot(snap.id).state, 'listening');
       assert.equal(engine.snapshot().hosts[0]?.state, 'connected');
@@ -67,7 +69,8 @@ describe('EngineClient (engine in a worker thread)', () => {
       assert.equal(engine.forwardSnapshot(snap.id).totalConnections, 1);
       assert.equal(engine.setLabel(snap.id, 'Echo').label, 'Echo');
       await eventually('label applied in the worker', () => changes.at(-1)?.hosts[0]?.forwards[0]?.label === 'Echo');
-      assert.ok(lines.some((l) => /^debug1: Local forwarding listening on 127\.0\.0\.1 port \d+\.$/.test(l.text)), 'worker log lines reach this Log with their prefix once');
+      // Per-connection debug1 lines come in batches, in order, within the batch delay.
+      await eventually('the connection\'s debug1 lines', () => lines.some((l) => /^debug1: channel \d+: new \[direct-tcpip\] connect from 127\.0\.0\.1 port \d+$/.test(l.text)));
       const stopped = await engine.toggleForward(snap.id);
       assert.equal(stopped.state, 'stopped');
       assert.equal(await isListening(p), false);

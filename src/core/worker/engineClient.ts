@@ -142,7 +142,7 @@ export class EngineClient implements Engine, Disposable {
         return;
       }
       case 'log':
-        this.opts.log.write(msg.line.level, msg.line.text.replace(LOG_PREFIX, ''));
+        for (const line of msg.lines) this.opts.log.write(line.level, line.text.replace(LOG_PREFIX, ''));
         return;
       case 'prompt': {
         const prompter = this.opts.prompter as unknown as Record<string, (req: unknown) => Promise<unknown>>;

@@ -6,6 +6,7 @@
 import { TunnelError } from '../errors';
 import { Log } from '../log';
 import type { Prompter } from '../model';
+import { LogBatcher } from './logBatcher';
 import { TunnelManager } from '../tunnelManager';
 import type { CommandName, FromWorker, PlainManagerOptions, PromptKind, SerializedError, ToWorker, WorkerInit } from './protocol';
 
@@ -24,14 +25,15 @@ function serializeError(err: unknown): SerializedError {
 /** Runs a TunnelManager behind `port`; returns it (tests use it). Ends the process' use of the port on dispose. */
 export function startEngineWorker(port: Port, init: WorkerInit, onDisposed?: () => void): TunnelManager {
   const log = new Log(init.logLevel);
-  log.onLine((line) => port.postMessage({ type: 'log', line }));
+  const out = new LogBatcher(port);
+  log.onLine((line) => out.line(line));
 
   let nextPrompt = 1;
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   const ask = <T>(kind: PromptKind, request: unknown): Promise<T> => new Promise<T>((resolve, reject) => {
     const id = nextPrompt++;
     waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-    port.postMessage({ type: 'prompt', id, kind, request });
+    out.post({ type: 'prompt', id, kind, request });
   });
   const prompter: Prompter = {
     password: (req) => ask('password', req),
@@ -52,7 +54,7 @@ export function startEngineWorker(port: Port, init: WorkerInit, onDisposed?: () 
     Object.assign(options, o);
   };
 
-  manager.onDidChange((snapshot) => port.postMessage({ type: 'change', snapshot }));
+  manager.onDidChange((snapshot) => out.post({ type: 'change', snapshot }));
 
   const run = async (name: CommandName, args: unknown[]): Promise<unknown> =>
     (manager as unknown as Record<CommandName, (...a: unknown[]) => unknown>)[name].apply(manager, args);
@@ -74,14 +76,14 @@ export function startEngineWorker(port: Port, init: WorkerInit, onDisposed?: () 
         Promise.resolve()
           .then(() => run(msg.name, msg.args))
           .then(
-            (value) => port.postMessage({ type: 'reply', id: msg.id, value, snapshot: manager.snapshot() }),
-            (err: unknown) => port.postMessage({ type: 'reply', id: msg.id, error: serializeError(err), snapshot: manager.snapshot() }),
+            (value) => out.post({ type: 'reply', id: msg.id, value, snapshot: manager.snapshot() }),
+            (err: unknown) => out.post({ type: 'reply', id: msg.id, error: serializeError(err), snapshot: manager.snapshot() }),
           )
           .finally(() => { if (msg.name === 'dispose') onDisposed?.(); });
         return;
       }
     }
   });
-  port.postMessage({ type: 'ready', snapshot: manager.snapshot() });
+  out.post({ type: 'ready', snapshot: manager.snapshot() });
   return manager;
 }

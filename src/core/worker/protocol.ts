@@ -39,5 +39,6 @@ export type FromWorker =
   | { type: 'ready'; snapshot: ManagerSnapshot }
   | { type: 'reply'; id: number; value?: unknown; error?: SerializedError; snapshot: ManagerSnapshot }
   | { type: 'change'; snapshot: ManagerSnapshot }
-  | { type: 'log'; line: LogLine }
+  /** Log lines in the order they were logged (batched: see LogBatcher). */
+  | { type: 'log'; lines: LogLine[] }
   | { type: 'prompt'; id: number; kind: PromptKind; request: unknown };
