@@ -52,7 +52,9 @@ const prompter = {
 async function handle(req: Req): Promise<unknown> {
   switch (req.op) {
     case 'init': {
-      const log = new engine.Log((req.logLevel as 'verbose') ?? 'verbose');
+      // debug1 unless asked otherwise: what the extension logs at VS Code's default level (Info;
+      // src/ui/logChannel.ts), i.e. two lines per forwarded connection.
+      const log = new engine.Log((req.logLevel as 'debug1') ?? 'debug1');
       log.onLine((l) => {
         logTail.push(l.text);
         if (logTail.length > 200) logTail.shift();
