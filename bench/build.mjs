@@ -22,7 +22,8 @@ const shipped = {
 
 // engine: the engine on the calling thread (TunnelManager); client + engineWorker: how the
 // extension ships it now (EngineClient on the extension host's thread, the engine in a worker).
-const engineEntries = { engine: 'bench/engine-entry.ts' };
+// ssh2Floor: a bare ssh2 forwarder built the same way, so its ssh2 is the shipped one.
+const engineEntries = { engine: 'bench/engine-entry.ts', ssh2Floor: 'bench/ssh2Floor.ts' };
 if (fs.existsSync('src/core/worker/workerMain.ts')) {
   engineEntries.engineWorker = 'src/core/worker/workerMain.ts';
   engineEntries.client = 'bench/client-entry.ts';
@@ -44,5 +45,6 @@ await esbuild.build({
 });
 
 for (const [file, out] of Object.entries(engine.metafile.outputs)) {
+  if (file.includes('ssh2Floor')) continue;
   console.log(`${file} ${(out.bytes / 1024).toFixed(0)} KB${minify ? ' (minified like --production)' : ''}`);
 }

@@ -4,26 +4,14 @@
  * reads its RSS/CPU from /proc. It also measures its own event-loop delay on request.
  *
  * Like the packaged extension (which ships only dist/extension.js, no node_modules), it must not
- * find ssh2's optional native helpers: `*.node` paths are relative to the bundle and do not exist,
- * and `cpu-features` is made unresolvable here.
+ * find ssh2's optional native helpers (lib/notShipped.ts).
  */
-import Module from 'node:module';
+import './lib/notShipped';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import type * as Engine from './engine-entry';
 import type * as Client from './client-entry';
 
 type Req = { id: number; op: string; [k: string]: unknown };
-
-const M = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
-const resolve = M._resolveFilename;
-M._resolveFilename = function (request: string, ...rest: unknown[]): string {
-  if (request === 'cpu-features' || request.endsWith('.node')) {
-    const err = new Error(`Cannot find module '${request}' (blocked: not shipped in the VSIX)`) as Error & { code: string };
-    err.code = 'MODULE_NOT_FOUND';
-    throw err;
-  }
-  return resolve.call(this, request, ...rest);
-};
 
 const bundlePath = process.env.BENCH_ENGINE_BUNDLE!;
 const tRequire0 = performance.now();

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startSshd, freePort, type Sshd } from '../test/fixtures/sshd';
-import { EngineForwarder, OpenSshForwarder, SSH_PATH, killAllNow, startNodeEcho, type ForwardSet } from './lib/forwarders';
+import { EngineForwarder, OpenSshForwarder, SSH_PATH, killAllNow, startDevice, type ForwardSet } from './lib/forwarders';
 import { measureActivation } from './lib/activation';
 import { CODE_SERVER_VERSION } from '../test/e2e/harness';
 import { bulk, concurrentEcho, firstByte, shortConnections, startBulkServer, startEchoServer, startGreetingServer, type Target, type Via } from './lib/load';
@@ -425,17 +425,27 @@ async function sectionShort(fx: Fixture, fwds: Fwd[]): Promise<void> {
       for (const f of fwds) scenarios.push({ name: f.name, via: viaFor(fx, f.ports.get(cipher)!, kind, 'echo'), kind, parallel, pid: f.pidFor(cipher) });
     }
   }
-  // Node's own floor: a bare echo server in its own process (accept, echo, close; no SSH). For
-  // scale only: if it cannot start, the section runs without it.
-  const nodeEcho = await startNodeEcho().catch((e: Error) => { log(`short: Node's floor not measured: ${e.message}`); return undefined; });
-  if (nodeEcho) for (const parallel of [1, 8]) scenarios.push({ name: 'node-echo', via: { port: nodeEcho.port }, kind: 'L', parallel, pid: nodeEcho.pid });
+  // For scale, each in a process of its own: Node's floor, a bare echo server (accept, echo, close;
+  // no SSH), and ssh2's, a bare ssh2 -L forwarder on the shipped ssh2. If one cannot start, the
+  // section runs without it.
+  const devices = [
+    { name: 'node-echo', script: 'nodeEcho.js', args: [] as string[] },
+    { name: 'ssh2-floor', script: 'ssh2Floor.js', args: [String(fx.sshd.port), fx.sshd.user, fx.sshd.clientKey, cipher, String(fx.echo.port)] },
+  ];
+  const started: Array<{ stop(): void }> = [];
+  for (const d of devices) {
+    const dev = await startDevice(d.script, d.args).catch((e: Error) => { log(`short: ${d.name} not measured: ${e.message}`); return undefined; });
+    if (!dev) continue;
+    started.push(dev);
+    for (const parallel of [1, 8]) scenarios.push({ name: d.name, via: { port: dev.port }, kind: 'L', parallel, pid: dev.pid });
+  }
   if (FILTER) scenarios.splice(0, scenarios.length, ...scenarios.filter((x) => FILTER.test(key('short', x.name, `-${x.kind}`, `x${x.parallel}`))));
   const greeters = [{ name: 'raw', via: { port: fx.greet.port } as Via }, ...fwds.map((f) => ({ name: f.name, via: { port: f.ports.get(cipher)!.lGreet } as Via }))]
     .filter((g) => !FILTER || FILTER.test(key('first-byte', g.name)));
   try {
     await shortRounds(fx, fwds, scenarios, greeters);
   } finally {
-    nodeEcho?.stop();
+    for (const dev of started) dev.stop();
   }
 }
 
@@ -624,9 +634,13 @@ function report(): string {
       }
     }
     out.push('');
-    const floor = [1, 8].map((par) => ({ par, k: key('short', 'node-echo', '-L', `x${par}`) })).filter((f) => results.short[f.k]);
-    if (floor.length) {
-      out.push(`Node's own cost per connection, for scale — a bare Node TCP server in a process of its own (bench/nodeEcho.ts: accept, echo the byte, close; no SSH, no second socket), measured in the same rounds: ${floor.map((f) => `${f.par} lane${f.par > 1 ? 's' : ''} ${cell(s(f.k, 'perSecond'))} conn/s, ${num(s(f.k, 'fwdMsPerConn').median)} CPU ms per connection`).join('; ')}. A -L forwarder in Node pays at least that for the client's socket before any SSH work.`, '');
+    const floor = (name: string): string => [1, 8].map((par) => ({ par, k: key('short', name, '-L', `x${par}`) })).filter((f) => results.short[f.k])
+      .map((f) => `${f.par} lane${f.par > 1 ? 's' : ''} ${cell(s(f.k, 'perSecond'))} conn/s (${ratio(s(f.k, 'perSecond').median, s(key('short', 'openssh', '-L', `x${f.par}`), 'perSecond').median)} OpenSSH), ${num(s(f.k, 'fwdMsPerConn').median)} CPU ms per connection`).join('; ');
+    if (floor('node-echo')) {
+      out.push(`Node's own cost per connection, for scale — a bare Node TCP server in a process of its own (bench/nodeEcho.ts: accept, echo the byte, close; no SSH, no second socket), measured in the same rounds: ${floor('node-echo')}. A -L forwarder in Node pays at least that for the client's socket before any SSH work.`, '');
+    }
+    if (floor('ssh2-floor')) {
+      out.push(`ssh2's own cost, for scale — a bare -L forwarder on the same bundled ssh2 (bench/ssh2Floor.ts: \`forwardOut\` and pipe, TCP_NODELAY, nothing else), same cipher, measured in the same rounds: ${floor('ssh2-floor')}. SSH Tunnels' -L rows minus these are what the engine adds (or saves) on top of ssh2.`, '');
     }
   }
 

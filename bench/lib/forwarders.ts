@@ -32,12 +32,15 @@ function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-/** Node's bare echo server (bench/nodeEcho.ts) in a process of its own: Node's cost per connection, for scale. */
-export async function startNodeEcho(): Promise<{ port: number; pid: number; stop(): void }> {
-  const child = track(fork(path.join(path.dirname(process.argv[1]!), 'nodeEcho.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+/**
+ * A measuring device for scale in a process of its own, which reports its port over IPC once
+ * listening: Node's bare echo server (nodeEcho.js) or a bare ssh2 forwarder (ssh2Floor.js).
+ */
+export async function startDevice(script: string, args: string[] = []): Promise<{ port: number; pid: number; stop(): void }> {
+  const child = track(fork(path.join(path.dirname(process.argv[1]!), script), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (p) => resolve(p as number));
-    child.once('exit', (code) => reject(new Error(`node echo server exited (${code}) before it listened`)));
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before it listened`)));
   });
   return { port, pid: child.pid!, stop: () => { child.kill('SIGTERM'); } };
 }
