@@ -19,6 +19,7 @@ import { echoThrough, isListening, sha256, startEchoServer, type TestServer } fr
 import { freePort, renderSshConfig, sshConfigEntryFor, startSshd, type SshConfigEntry, type Sshd } from '../fixtures/sshd';
 
 const WORKER = path.join(__dirname, '..', '..', 'src', 'core', 'worker', 'workerMain.js');
+const CRASHING_WORKER = path.join(__dirname, '..', 'fixtures', 'crashingWorker.js');
 
 let sshd: Sshd;
 let echo: TestServer;
@@ -160,6 +161,25 @@ describe('EngineClient (engine in a worker thread)', () => {
       assert.deepEqual(engine.configuredHosts().map((h) => h.alias), ['fixture', 'added-later']);
       assert.equal(engine.resolveHost('added-later').port, 2222);
       assert.equal(engine.started, false);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('when the engine dies, the log lines before it reach the log before the error does', async () => {
+    const log = new Log('debug1');
+    const lines: string[] = [];
+    log.onLine((l) => lines.push(l.text));
+    const configFile = path.join(dir, 'config-crash');
+    fs.writeFileSync(configFile, renderSshConfig([sshConfigEntryFor(sshd, 'fixture')]));
+    const engine = new EngineClient({ log, prompter: new ScriptedPrompter(), configFile, homeDir: dir, reconnect: false, workerPath: CRASHING_WORKER });
+    try {
+      await engine.start();
+      const stopped = await eventually('the engine\'s error in the log', () => lines.findIndex((l) => l === 'The tunnel engine stopped: boom in the engine') + 1);
+      const last = lines.indexOf('debug1: channel 7: the last line before the crash');
+      assert.ok(last >= 0, `the batched debug line was lost: ${JSON.stringify(lines)}`);
+      assert.ok(last < stopped - 1, 'the line comes before the error');
+      await assert.rejects(engine.addForward({ host: 'fixture', spec: '-L 0:127.0.0.1:1' }), (e: unknown) => e instanceof TunnelError && e.code === 'ENGINE_STOPPED');
     } finally {
       await engine.dispose();
     }

@@ -22,8 +22,26 @@ function serializeError(err: unknown): SerializedError {
   return { name: e?.name ?? 'Error', message: e?.message ?? String(err) };
 }
 
-/** Runs a TunnelManager behind `port`; returns it (tests use it). Ends the process' use of the port on dispose. */
-export function startEngineWorker(port: Port, init: WorkerInit, onDisposed?: () => void): TunnelManager {
+/** What startEngineWorker runs: the manager, its log, and a way to send the log lines still batched. */
+export interface EngineWorker {
+  manager: TunnelManager;
+  log: Log;
+  flushLog(): void;
+}
+
+/**
+ * The worker thread's whole life (workerMain.ts): the engine behind `parentPort`, the port closed
+ * on dispose, and the log lines still batched sent when the thread exits — also when it dies of
+ * an uncaught exception, so the lines leading up to it reach the log before the error does.
+ */
+export function runEngineWorker(port: Port & { close(): void }, init: WorkerInit): EngineWorker {
+  const worker = startEngineWorker(port, init, () => port.close());
+  process.once('exit', () => worker.flushLog());
+  return worker;
+}
+
+/** Runs a TunnelManager behind `port`. Calls onDisposed after the reply to `dispose`. */
+export function startEngineWorker(port: Port, init: WorkerInit, onDisposed?: () => void): EngineWorker {
   const log = new Log(init.logLevel);
   const out = new LogBatcher(port);
   log.onLine((line) => out.line(line));
@@ -85,5 +103,5 @@ export function startEngineWorker(port: Port, init: WorkerInit, onDisposed?: () 
     }
   });
   out.post({ type: 'ready', snapshot: manager.snapshot() });
-  return manager;
+  return { manager, log, flushLog: () => out.flush() };
 }
