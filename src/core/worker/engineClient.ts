@@ -100,13 +100,14 @@ export class EngineClient implements Engine, Disposable {
         this.onMessage(msg);
       }
     });
-    worker.on('error', (err) => {
-      this.fail(new TunnelError(`The tunnel engine stopped: ${err.message}`, true, 'ENGINE_STOPPED'));
-      readyReject(err);
-    });
+    // An uncaught exception in the worker: 'error' can overtake the messages the worker posted
+    // before it died (its last log lines), 'exit' comes after them — so the failure is reported there.
+    let crash: Error | undefined;
+    worker.on('error', (err) => { crash = err; });
     worker.on('exit', (code) => {
-      if (!this.disposed) this.fail(new TunnelError(`The tunnel engine exited (code ${code}).`, true, 'ENGINE_STOPPED'));
-      readyReject(new Error(`engine worker exited (${code})`));
+      if (crash) this.fail(new TunnelError(`The tunnel engine stopped: ${crash.message}`, true, 'ENGINE_STOPPED'));
+      else if (!this.disposed) this.fail(new TunnelError(`The tunnel engine exited (code ${code}).`, true, 'ENGINE_STOPPED'));
+      readyReject(crash ?? new Error(`engine worker exited (${code})`));
     });
     return this.readyPromise;
   }
