@@ -1,6 +1,6 @@
 /**
  * The engine worker's log lines over a real MessageChannel: debug lines leave together, in order;
- * lines a user sees without debug output leave at once; no line overtakes or trails a reply.
+ * lines a user sees without debug output leave at once; no other message overtakes the lines before it.
  */
 import assert from 'node:assert/strict';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -62,7 +62,7 @@ describe('LogBatcher (worker → extension host log lines)', () => {
     assert.deepEqual(texts(all[1]), ['Host key verification failed.']);
   });
 
-  test('a reply never overtakes the lines logged before it, and nothing waits after it', async () => {
+  test('a snapshot (as a reply or a prompt) never overtakes the lines logged before it, and nothing waits after it', async () => {
     const { log, out, next } = setup(60_000);
     log.debug1('Local forwarding listening on 127.0.0.1 port 9999.');
     out.post({ type: 'change', snapshot: { hosts: [] } });

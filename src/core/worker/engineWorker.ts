@@ -6,8 +6,8 @@
 import { TunnelError } from '../errors';
 import { Log } from '../log';
 import type { Prompter } from '../model';
-import { LogBatcher } from './logBatcher';
 import { TunnelManager } from '../tunnelManager';
+import { LogBatcher } from './logBatcher';
 import type { CommandName, FromWorker, PlainManagerOptions, PromptKind, SerializedError, ToWorker, WorkerInit } from './protocol';
 
 /** The part of a MessagePort (or worker_threads parentPort) this needs. */
