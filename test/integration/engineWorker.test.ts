@@ -175,7 +175,7 @@ describe('EngineClient (engine in a worker thread)', () => {
     const engine = new EngineClient({ log, prompter: new ScriptedPrompter(), configFile, homeDir: dir, reconnect: false, workerPath: CRASHING_WORKER });
     try {
       await engine.start();
-      const stopped = await eventually('the engine\'s error in the log', () => lines.findIndex((l) => l === 'The tunnel engine stopped: boom in the engine') + 1);
+      const stopped = await eventually('the engine\'s error in the log', () => lines.findIndex((l) => l === 'The tunnel engine stopped: boom in the engine. Its tunnels are closed; reload the window (Developer: Reload Window) to start it again.') + 1);
       const last = lines.indexOf('debug1: channel 7: the last line before the crash');
       assert.ok(last >= 0, `the batched debug line was lost: ${JSON.stringify(lines)}`);
       assert.ok(last < stopped - 1, 'the line comes before the error');

@@ -105,8 +105,9 @@ export class EngineClient implements Engine, Disposable {
     let crash: Error | undefined;
     worker.on('error', (err) => { crash = err; });
     worker.on('exit', (code) => {
-      if (crash) this.fail(new TunnelError(`The tunnel engine stopped: ${crash.message}`, true, 'ENGINE_STOPPED'));
-      else if (!this.disposed) this.fail(new TunnelError(`The tunnel engine exited (code ${code}).`, true, 'ENGINE_STOPPED'));
+      const restart = 'Its tunnels are closed; reload the window (Developer: Reload Window) to start it again.';
+      if (crash) this.fail(new TunnelError(`The tunnel engine stopped: ${crash.message}. ${restart}`, true, 'ENGINE_STOPPED'));
+      else if (!this.disposed) this.fail(new TunnelError(`The tunnel engine exited (code ${code}). ${restart}`, true, 'ENGINE_STOPPED'));
       readyReject(crash ?? new Error(`engine worker exited (${code})`));
     });
     return this.readyPromise;
