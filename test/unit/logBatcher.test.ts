@@ -8,6 +8,7 @@ import { afterEach, describe, test } from 'node:test';
 import { Log, type LogLine } from '../../src/core/log';
 import { LogBatcher } from '../../src/core/worker/logBatcher';
 import type { FromWorker } from '../../src/core/worker/protocol';
+import { eventually } from '../fixtures/engine';
 
 let channel: MessageChannel;
 
@@ -17,16 +18,8 @@ function setup(delayMs: number): { log: Log; out: LogBatcher; received: FromWork
   const log = new Log('debug3');
   log.onLine((l) => out.line(l));
   const received: FromWorker[] = [];
-  const waiters: Array<() => void> = [];
-  channel.port2.on('message', (m: FromWorker) => { received.push(m); waiters.splice(0).forEach((w) => w()); });
-  const next = async (n: number): Promise<FromWorker[]> => {
-    const end = Date.now() + 5000;
-    while (received.length < n) {
-      if (Date.now() > end) throw new Error(`${received.length} of ${n} messages arrived: ${JSON.stringify(received)}`);
-      await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 100); });
-    }
-    return received;
-  };
+  channel.port2.on('message', (m: FromWorker) => received.push(m));
+  const next = (n: number): Promise<FromWorker[]> => eventually(`${n} messages`, () => received.length >= n && received, 5000);
   return { log, out, received, next };
 }
 
