@@ -10,38 +10,50 @@ import { randomBytes } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 
 interface CipherInfo { keyLen: number; ivLen: number }
+interface MacInfo { len: number }
 interface Outbound { allocPacket(payloadLen: number): Buffer; encrypt(packet: Buffer): void }
 interface Inbound { decrypt(data: Buffer, p: number, dataLen: number): number | undefined }
 interface Ssh2Crypto {
   bindingAvailable: boolean;
   init: Promise<void>;
   CIPHER_INFO: Record<string, CipherInfo>;
+  MAC_INFO: Record<string, MacInfo>;
   createCipher(config: unknown): Outbound;
   createDecipher(config: unknown): Inbound;
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const ssh2Crypto = require('ssh2/lib/protocol/crypto.js') as Ssh2Crypto;
 
-const CIPHERS = ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com'];
+/** The AEAD ciphers, and CTR/CBC with an HMAC (encrypt-and-MAC and encrypt-then-MAC), which a user's Ciphers/MACs may pick. */
+const CIPHERS = [
+  'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com',
+  'aes128-ctr hmac-sha2-256', 'aes256-ctr hmac-sha2-512-etm@openssh.com', 'aes256-cbc hmac-sha1',
+];
 
 /** The wire bytes of `payloads` sealed with `cipher` and a fresh key, and a way to open them again. */
-function seal(cipher: string, payloads: Buffer[]): { wire: Buffer; open: (onPayload: (p: Buffer) => void) => Inbound } {
+function seal(cipherAndMac: string, payloads: Buffer[]): { wire: Buffer; pieces: number[]; open: (onPayload: (p: Buffer) => void) => Inbound } {
+  const [cipher, mac] = cipherAndMac.split(' ') as [string, string | undefined];
   const info = ssh2Crypto.CIPHER_INFO[cipher]!;
   const key = randomBytes(info.keyLen);
   const iv = randomBytes(info.ivLen);
+  const macInfo = mac === undefined ? undefined : ssh2Crypto.MAC_INFO[mac]!;
+  const macKey = macInfo && randomBytes(macInfo.len);
   const chunks: Buffer[] = [];
   const out = ssh2Crypto.createCipher({
-    outbound: { onWrite: (b: Buffer) => chunks.push(Buffer.from(b)), cipherInfo: info, cipherKey: Buffer.from(key), cipherIV: Buffer.from(iv), seqno: 0 },
+    outbound: { onWrite: (b: Buffer) => chunks.push(Buffer.from(b)), cipherInfo: info, cipherKey: Buffer.from(key), cipherIV: Buffer.from(iv), seqno: 0, macInfo, macKey },
   });
   for (const payload of payloads) {
     const packet = out.allocPacket(payload.length);
     payload.copy(packet, 5);
     out.encrypt(packet);
   }
+  let end = 0;
   return {
     wire: Buffer.concat(chunks),
+    // Where each piece ssh2 wrote ends (length, body, MAC of every packet): the edges sshd's reads may have too.
+    pieces: chunks.map((c) => (end += c.length)),
     open: (onPayload) => ssh2Crypto.createDecipher({
-      inbound: { onPayload, decipherInfo: info, decipherKey: Buffer.from(key), decipherIV: Buffer.from(iv), seqno: 0 },
+      inbound: { onPayload, decipherInfo: info, decipherKey: Buffer.from(key), decipherIV: Buffer.from(iv), seqno: 0, macInfo, macKey },
     }),
   };
 }
@@ -72,9 +84,11 @@ describe('ssh2 deciphers as shipped (no native addon)', () => {
     test(`${cipher}: packets split anywhere across reads come out intact and stay intact`, () => {
       // A full-size channel packet, a tiny one, and one in between, twice.
       const payloads = [randomBytes(32 * 1024 + 9), randomBytes(3), randomBytes(5000), randomBytes(32 * 1024 + 9), randomBytes(1), randomBytes(777)];
-      const { wire, open } = seal(cipher, payloads);
+      const { wire, pieces, open } = seal(cipher, payloads);
       const cutSets: number[][] = [
         [],
+        // Each piece in a read of its own: a whole body in one read, its MAC only in the next.
+        pieces,
         // Every 64 KiB, like a busy socket's reads.
         Array.from({ length: Math.floor(wire.length / 65536) }, (_, i) => (i + 1) * 65536),
         // Inside the length, inside the payload, inside the MAC of the first packet, then every 1000 bytes.
