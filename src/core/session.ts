@@ -4,7 +4,6 @@
  * and reconnection with backoff (1 s doubling to 60 s, never giving up) while anything still wants
  * the connection. Forwards subscribe to `onReady` to re-create themselves after every reconnect.
  */
-import net = require('node:net');
 import type { Client, ClientChannel, TcpConnectionDetails } from 'ssh2';
 import { createAuth } from './auth';
 import { Emitter, type Disposable } from './emitter';
@@ -12,6 +11,7 @@ import { TunnelError, describeConnectionError } from './errors';
 import { ssh2 } from './lazySsh2';
 import { cipherAlgorithms } from './ciphers';
 import { PromptAcks } from './promptAcks';
+import { ReusedReads } from './reusedReads';
 import { checkHostKey } from './hostKeyPolicy';
 import type { Log } from './log';
 import type { Prompter, SessionState } from './model';
@@ -345,6 +345,7 @@ export class SshSession implements Disposable {
         settled = true;
         client.setNoDelay(true);
         tcp?.start(client);
+        reads?.reuse();
         log.debug1(`Authentication succeeded (${auth.current ?? 'none'}).`);
         log.debug1(`Authenticated to ${host.hostName} ([${host.hostName}]:${host.port}) using "${auth.current ?? 'none'}".`);
         resolve(client);
@@ -376,9 +377,13 @@ export class SshSession implements Disposable {
       if (sock) log.debug1(`Connecting to ${host.hostName} port ${host.port} through ProxyJump.`);
       else log.debug1(`Connecting to ${name} [${host.hostName}] port ${host.port}.`);
       let tcp: PromptAcks | undefined;
+      let reads: ReusedReads | undefined;
       try {
         const algorithms = cipherAlgorithms(host, log);
-        if (!sock) tcp = new PromptAcks(net.connect({ host: host.hostName, port: host.port, noDelay: true }));
+        if (!sock) {
+          reads = new ReusedReads({ host: host.hostName, port: host.port, noDelay: true });
+          tcp = new PromptAcks(reads.socket);
+        }
         client.connect({
           algorithms,
           host: host.hostName,

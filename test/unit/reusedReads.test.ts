@@ -1,0 +1,94 @@
+/**
+ * The SSH socket's reads into one reused buffer (src/core/reusedReads.ts), over real loopback TCP:
+ * every byte arrives once and in order through 'data', 'end' and 'close' still come, pause() holds
+ * the bytes back (ssh2 pauses the socket until its crypto is ready), chunks handed out before
+ * reuse() stay intact, and after it they really are views on the shared buffer.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import * as net from 'node:net';
+import { afterEach, describe, test } from 'node:test';
+import { ReusedReads } from '../../src/core/reusedReads';
+import { eventually } from '../fixtures/engine';
+
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+const servers: net.Server[] = [];
+const sockets: net.Socket[] = [];
+
+/** A loopback server that runs `onSocket` for the one client it gets. */
+async function serve(onSocket: (s: net.Socket) => void): Promise<number> {
+  const server = net.createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => undefined);
+    onSocket(s);
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as net.AddressInfo).port;
+}
+
+function connect(port: number): ReusedReads {
+  const reads = new ReusedReads({ host: '127.0.0.1', port, noDelay: true });
+  sockets.push(reads.socket);
+  reads.socket.on('error', () => undefined);
+  return reads;
+}
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+describe('ReusedReads', () => {
+  test('8 MiB arrive intact and in order, then end and close', async () => {
+    const data = randomBytes(8 * 1024 * 1024);
+    const port = await serve((s) => s.end(data));
+    const reads = connect(port);
+    reads.reuse();
+    const got: Buffer[] = [];
+    let ended = false;
+    reads.socket.on('data', (chunk: Buffer) => got.push(Buffer.from(chunk)));
+    reads.socket.on('end', () => { ended = true; });
+    await new Promise((r) => reads.socket.on('close', r));
+    assert.equal(ended, true, "'end' before 'close'");
+    assert.ok(got.length > 1, 'more than one read');
+    assert.equal(sha256(Buffer.concat(got)), sha256(data));
+  });
+
+  test('bytes sent while the socket is paused wait for resume(), none lost', async () => {
+    const data = randomBytes(256 * 1024);
+    const port = await serve((s) => s.end(data));
+    const reads = connect(port);
+    reads.socket.pause(); // as ssh2 does before its listener is attached
+    await new Promise((r) => reads.socket.once('connect', r));
+    await new Promise((r) => setTimeout(r, 200)); // the bytes are in our receive queue by now
+    const got: Buffer[] = [];
+    reads.socket.on('data', (chunk: Buffer) => got.push(Buffer.from(chunk)));
+    assert.equal(got.length, 0);
+    reads.socket.resume();
+    await new Promise((r) => reads.socket.on('close', r));
+    assert.equal(sha256(Buffer.concat(got)), sha256(data));
+  });
+
+  test('chunks delivered before reuse() stay intact after later reads; after it they are views', async () => {
+    let server!: net.Socket;
+    const port = await serve((s) => { server = s; });
+    const reads = connect(port);
+    const kept: Buffer[] = [];
+    reads.socket.on('data', (chunk: Buffer) => kept.push(chunk)); // kept without copying
+    const send = async (text: string): Promise<void> => {
+      const n = kept.length;
+      server.write(text);
+      await eventually(`"${text}" read`, () => kept.length > n);
+    };
+    await eventually('accepted', () => server);
+    await send('first');
+    await send('second');
+    assert.deepEqual(kept.map(String), ['first', 'second'], 'copies until reuse()');
+    reads.reuse();
+    await send('third');
+    await send('4th!!');
+    // One buffer for all reads: the third chunk now shows the fourth's bytes.
+    assert.deepEqual(kept.map(String), ['first', 'second', '4th!!', '4th!!']);
+  });
+});
