@@ -189,6 +189,39 @@ describe('-R remote forward', () => {
     }
   });
 
+  test('targets sending at once through -R, some read late, each stream arrives intact', async () => {
+    // Six channels whose windows close while their readers wait: what ssh2 holds for a closed window
+    // must go out intact once it opens, and no stream's bytes may end up in another's (a read buffer
+    // shared by the target sockets, tried for speed and dropped, failed exactly this).
+    const PAYLOAD = 6 * 1024 * 1024;
+    const sent: string[] = [];
+    const target = net.createServer((s) => {
+      s.on('error', () => undefined);
+      const data = randomBytes(PAYLOAD);
+      sent.push(sha256(data));
+      s.end(data);
+    });
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    try {
+      const p = await port();
+      const snap = await engine.manager.addForward({ host: 'fixture', spec: `-R ${p}:127.0.0.1:${(target.address() as net.AddressInfo).port}` });
+      assert.equal(snap.state, 'listening', snap.error);
+      const receive = (lateMs: number): Promise<string> => new Promise((resolve, reject) => {
+        const s = net.connect(p, '127.0.0.1');
+        const chunks: Buffer[] = [];
+        s.on('error', reject);
+        s.pause(); // the window through sshd fills and closes until this reader starts
+        setTimeout(() => { s.on('data', (d: Buffer) => chunks.push(d)); s.resume(); }, lateMs);
+        s.on('end', () => resolve(sha256(Buffer.concat(chunks))));
+      });
+      const got = await Promise.all([0, 400, 0, 800, 0, 400].map(receive));
+      assert.equal(got.length, 6);
+      assert.deepEqual([...got].sort(), [...sent].sort());
+    } finally {
+      await new Promise((r) => target.close(r));
+    }
+  });
+
   test('1 MiB both ways through -R keeps its SHA-256', async () => {
     const sink = await startSinkServer();
     const payload = randomBytes(1024 * 1024);
