@@ -2,11 +2,11 @@
  * The SSH server's TCP socket, read into one reused buffer. By default Node allocates a fresh
  * 64 KiB buffer for every read of a socket (malloc, page faults on fresh pages, then a realloc to
  * the bytes read and V8's bookkeeping of the external memory); receiving 2 GiB over loopback took
- * 0.39–0.59 CPU-s per GB that way and 0.20–0.23 with net's `onread` buffer (tmp micro-benchmark,
+ * 0.39–0.59 CPU-s per GB that way and 0.20–0.23 with net's `onread` buffer (bench/readBuffer.ts;
  * bench/README.md change 15). A bulk download through a forward reads every byte from this socket.
  *
  * The reads are delivered as ordinary 'data' events, so ssh2 and promptAcks.ts see no difference,
- * with one rule: a chunk is a view on the shared buffer, valid only while the 'data' listeners run.
+ * with one rule: a chunk is a view on the reused buffer, valid only while the 'data' listeners run.
  * ssh2's deciphers (AES-GCM, chacha20-poly1305, CTR/CBC + HMAC) copy or decrypt what they keep
  * into buffers of their own before returning — chacha20-poly1305 only since our ssh2 patch: it
  * kept a whole packet body as a view on the read while waiting for its MAC in the next one
@@ -38,7 +38,7 @@ export class ReusedReads {
     });
   }
 
-  /** From now on listeners get views on the shared buffer: nothing may keep one after it returns. */
+  /** From now on listeners get views on the reused buffer: nothing may keep one after it returns. */
   reuse(): void {
     this.reusing = true;
   }
