@@ -2,7 +2,7 @@
  * The SSH socket's reads into one reused buffer (src/core/reusedReads.ts), over real loopback TCP:
  * every byte arrives once and in order through 'data', 'end' and 'close' still come, pause() holds
  * the bytes back (ssh2 pauses the socket until its crypto is ready), chunks handed out before
- * reuse() stay intact, and after it they really are views on the shared buffer.
+ * reuse() stay intact, and after it they really are views on the reused buffer.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
