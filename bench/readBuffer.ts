@@ -4,15 +4,16 @@
  * and once into one reused `onread` buffer, alternating, and prints the receiver's CPU-seconds per
  * GB for each. `node bench/build.mjs && node out/bench/readBuffer.js [rounds]`.
  */
-import { fork } from 'node:child_process';
 import net = require('node:net');
+import { startDevice } from './lib/forwarders';
 
 const BYTES = 2 * 1024 ** 3;
 const CHUNK = Buffer.alloc(256 * 1024, 7);
 
-/** The child: serve BYTES to whoever connects, then exit. */
+/** The child (a device for startDevice): serve BYTES to whoever connects, then exit. */
 function send(): void {
   const server = net.createServer((s) => {
+    s.on('error', () => process.exit(1));
     let sent = 0;
     const go = (): void => {
       while (sent < BYTES) {
@@ -28,23 +29,24 @@ function send(): void {
 }
 
 /** One receive; resolves CPU-seconds per 10^9 bytes of this process. */
-function receive(reused: boolean): Promise<number> {
-  const child = fork(__filename, ['send']);
-  return new Promise((resolve, reject) => {
-    child.once('message', (port) => {
+async function receive(reused: boolean): Promise<number> {
+  const sender = await startDevice('readBuffer.js', ['send']);
+  try {
+    return await new Promise<number>((resolve, reject) => {
       let got = 0;
       const cpu = process.cpuUsage();
       const onread = { buffer: Buffer.allocUnsafe(64 * 1024), callback: (n: number): boolean => { got += n; return true; } };
-      const s = net.connect({ port: port as number, host: '127.0.0.1', ...(reused ? { onread } : {}) });
+      const s = net.connect({ port: sender.port, host: '127.0.0.1', ...(reused ? { onread } : {}) });
       if (!reused) s.on('data', (d: Buffer) => { got += d.length; });
       s.on('error', reject);
       s.on('end', () => {
         const used = process.cpuUsage(cpu);
-        child.kill();
         resolve((used.user + used.system) / 1e6 / (got / 1e9));
       });
     });
-  });
+  } finally {
+    sender.stop();
+  }
 }
 
 async function main(): Promise<void> {
