@@ -64,7 +64,6 @@ describe('ReusedReads', () => {
     await new Promise((r) => setTimeout(r, 200)); // the bytes are in our receive queue by now
     const got: Buffer[] = [];
     reads.socket.on('data', (chunk: Buffer) => got.push(Buffer.from(chunk)));
-    assert.equal(got.length, 0);
     reads.socket.resume();
     await new Promise((r) => reads.socket.on('close', r));
     assert.equal(sha256(Buffer.concat(got)), sha256(data));
