@@ -1,8 +1,9 @@
 /**
- * What a socket read costs Node, for change 15 (src/core/reusedReads.ts): receives 2 GiB over
- * loopback from a child process, once with Node's default reads (a fresh 64 KiB buffer per read)
- * and once into one reused `onread` buffer, alternating, and prints the receiver's CPU-seconds per
- * GB for each. `node bench/build.mjs && node out/bench/readBuffer.js [rounds]`.
+ * What a socket read costs Node, for changes 15 and 16 (src/core/reusedReads.ts): receives 2 GiB
+ * over loopback from a child process with Node's default reads (a fresh 64 KiB buffer per read)
+ * and into one reused `onread` buffer of 64 KiB and of 1 MiB, in turn, and prints the receiver's
+ * CPU-seconds per GB and the mean bytes per read for each.
+ * `node bench/build.mjs && node out/bench/readBuffer.js [rounds]`.
  */
 import net = require('node:net');
 import { startDevice } from './lib/forwarders';
@@ -28,20 +29,24 @@ function send(): void {
   server.listen(0, '127.0.0.1', () => process.send!((server.address() as net.AddressInfo).port));
 }
 
-/** One receive; resolves CPU-seconds per 10^9 bytes of this process. */
-async function receive(reused: boolean): Promise<number> {
+interface Receipt { cpuPerGB: number; bytesPerRead: number }
+
+/** One receive into a fresh buffer per read (`reusedBytes` 0) or one reused buffer of that size. */
+async function receive(reusedBytes: number): Promise<Receipt> {
   const sender = await startDevice('readBuffer.js', ['send']);
   try {
-    return await new Promise<number>((resolve, reject) => {
+    return await new Promise<Receipt>((resolve, reject) => {
       let got = 0;
+      let reads = 0;
+      const count = (n: number): boolean => { got += n; reads++; return true; };
       const cpu = process.cpuUsage();
-      const onread = { buffer: Buffer.allocUnsafe(64 * 1024), callback: (n: number): boolean => { got += n; return true; } };
-      const s = net.connect({ port: sender.port, host: '127.0.0.1', ...(reused ? { onread } : {}) });
-      if (!reused) s.on('data', (d: Buffer) => { got += d.length; });
+      const onread = { buffer: Buffer.allocUnsafe(reusedBytes || 1), callback: count };
+      const s = net.connect({ port: sender.port, host: '127.0.0.1', ...(reusedBytes ? { onread } : {}) });
+      if (!reusedBytes) s.on('data', (d: Buffer) => count(d.length));
       s.on('error', reject);
       s.on('end', () => {
         const used = process.cpuUsage(cpu);
-        resolve((used.user + used.system) / 1e6 / (got / 1e9));
+        resolve({ cpuPerGB: (used.user + used.system) / 1e6 / (got / 1e9), bytesPerRead: got / reads });
       });
     });
   } finally {
@@ -51,14 +56,20 @@ async function receive(reused: boolean): Promise<number> {
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 3);
-  const results: Record<string, number[]> = { 'fresh buffer per read': [], 'one reused onread buffer': [] };
+  const ways: Array<[string, number]> = [
+    ['fresh 64 KiB buffer per read', 0],
+    ['one reused 64 KiB onread buffer', 64 * 1024],
+    ['one reused 1 MiB onread buffer', 1024 * 1024],
+  ];
+  const results = new Map<string, Receipt[]>(ways.map(([what]) => [what, []]));
   for (let i = 0; i < rounds; i++) {
-    results['fresh buffer per read']!.push(await receive(false));
-    results['one reused onread buffer']!.push(await receive(true));
+    for (const [what, bytes] of ways) results.get(what)!.push(await receive(bytes));
   }
-  for (const [what, xs] of Object.entries(results)) {
-    const sorted = [...xs].sort((a, b) => a - b);
-    console.log(`${what}: ${sorted[Math.floor(sorted.length / 2)]!.toFixed(3)} CPU-s/GB (${sorted.map((x) => x.toFixed(3)).join(', ')})`);
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  for (const [what, rs] of results) {
+    const cpu = rs.map((r) => r.cpuPerGB);
+    console.log(`${what}: ${median(cpu).toFixed(3)} CPU-s/GB (${[...cpu].sort((a, b) => a - b).map((x) => x.toFixed(3)).join(', ')}), ` +
+      `${Math.round(median(rs.map((r) => r.bytesPerRead)) / 1024)} KiB per read`);
   }
 }
 

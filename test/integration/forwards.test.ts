@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { makeEngine, eventually, type Engine } from '../fixtures/engine';
 import {
-  assertBothWays, echoThrough, httpGet, isListening, sendAndCollect, sha256, socksConnect, startEchoServer, startHttpServer,
+  assertBothWays, echoThrough, httpGet, isListening, readAllFrom, sendAndCollect, sha256, socksConnect, startEchoServer, startHttpServer,
   startSinkServer, startSourceServer, type SinkServer, type TestServer,
 } from '../fixtures/servers';
 import { freePort, startSshd, type Sshd } from '../fixtures/sshd';
@@ -65,6 +65,23 @@ describe('-L local forward', () => {
     } finally {
       await sink.close();
       await source.close();
+    }
+  });
+
+  test('two sessions downloading at once each keep their SHA-256 (one read buffer serves both)', async () => {
+    const second = makeEngine(sshd); // its own session to the same server, in this process
+    const payloads = [randomBytes(16 * 1024 * 1024), randomBytes(16 * 1024 * 1024)];
+    const sources = await Promise.all(payloads.map((p) => startSourceServer(p)));
+    try {
+      const ports = [await port(), await port()];
+      await engine.manager.addForward({ host: 'fixture', spec: `-L ${ports[0]}:127.0.0.1:${sources[0]!.port}` });
+      await second.manager.addForward({ host: 'fixture', spec: `-L ${ports[1]}:127.0.0.1:${sources[1]!.port}` });
+      const got = await Promise.all(ports.map((p) => readAllFrom(p, '127.0.0.1', 60_000)));
+      assert.deepEqual(got.map((b) => b.length), payloads.map((b) => b.length));
+      assert.deepEqual(got.map(sha256), payloads.map(sha256));
+    } finally {
+      await second.dispose();
+      await Promise.all(sources.map((s) => s.close()));
     }
   });
 

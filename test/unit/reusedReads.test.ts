@@ -2,7 +2,8 @@
  * The SSH socket's reads into one reused buffer (src/core/reusedReads.ts), over real loopback TCP:
  * every byte arrives once and in order through 'data', 'end' and 'close' still come, pause() holds
  * the bytes back (ssh2 pauses the socket until its crypto is ready), chunks handed out before
- * reuse() stay intact, and after it they really are views on the reused buffer.
+ * reuse() stay intact, and after it they really are views on the reused buffer — one buffer for
+ * every socket, so several sockets receiving at once must each still get their own bytes.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -53,6 +54,33 @@ describe('ReusedReads', () => {
     assert.equal(ended, true, "'end' before 'close'");
     assert.ok(got.length > 1, 'more than one read');
     assert.equal(sha256(Buffer.concat(got)), sha256(data));
+  });
+
+  test('four sockets receiving at once through the one buffer each get their own bytes', async () => {
+    const streams = [0, 1, 2, 3].map(() => randomBytes(4 * 1024 * 1024));
+    const received = await Promise.all(streams.map(async (data) => {
+      const port = await serve((s) => {
+        // Slices of uneven size, so the four sockets' reads interleave at different offsets.
+        let at = 0;
+        const next = (): void => {
+          while (at < data.length) {
+            const n = 1000 + Math.floor(Math.random() * 200_000);
+            const ok = s.write(data.subarray(at, at + n));
+            at += n;
+            if (!ok) return void s.once('drain', next);
+          }
+          s.end();
+        };
+        next();
+      });
+      const reads = connect(port);
+      reads.reuse();
+      const hash = createHash('sha256');
+      reads.socket.on('data', (chunk: Buffer) => hash.update(chunk)); // consumed, not kept
+      await new Promise((r) => reads.socket.on('close', r));
+      return hash.digest('hex');
+    }));
+    assert.deepEqual(received, streams.map(sha256));
   });
 
   test('bytes sent while the socket is paused wait for resume(), none lost', async () => {
