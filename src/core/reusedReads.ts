@@ -6,14 +6,14 @@
  * bench/README.md change 15). A bulk download through a forward reads every byte from this socket.
  *
  * The buffer is 1 MiB, not Node's 64 KiB: during a download the engine is the slower end, so the
- * kernel holds more than 64 KiB whenever we read, and each read costs JavaScript time however many
- * bytes it brings (ssh2 parses, the forwards write to their sockets, writes to sshd are corked for
- * the turn). With 1 MiB a read brings 160–320 KiB instead of ~55 KiB and a download takes 17–25 %
+ * kernel holds more than 64 KiB whenever we read, and each read has a cost of its own besides its
+ * bytes (a turn of the event loop, the read callback and 'data' dispatch, a corked write turn for
+ * sshd). With 1 MiB a read brings 160–320 KiB instead of ~55 KiB and a download takes 9–30 %
  * less CPU per GB (bench/README.md change 16). One buffer serves every session of the process:
  * libuv reads one socket at a time and runs its callback before the next read, and the callback
  * hands the bytes on synchronously, so a read never lands in the buffer while another socket's
- * bytes are still being handled. Pages never filled (an idle session's reads are small) stay
- * unbacked, so the buffer costs memory only once some session has done a large read.
+ * bytes are still being handled. So the buffer costs at most 1 MiB per process however many
+ * sessions there are (an idle session's small reads touch only its first pages).
  *
  * The reads are delivered as ordinary 'data' events, so ssh2 and promptAcks.ts see no difference,
  * with one rule: a chunk is a view on the reused buffer, valid only while the 'data' listeners run.
