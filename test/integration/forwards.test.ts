@@ -74,8 +74,11 @@ describe('-L local forward', () => {
     const sources = await Promise.all(payloads.map((p) => startSourceServer(p)));
     try {
       const ports = [await port(), await port()];
-      await engine.manager.addForward({ host: 'fixture', spec: `-L ${ports[0]}:127.0.0.1:${sources[0]!.port}` });
-      await second.manager.addForward({ host: 'fixture', spec: `-L ${ports[1]}:127.0.0.1:${sources[1]!.port}` });
+      const snaps = [
+        await engine.manager.addForward({ host: 'fixture', spec: `-L ${ports[0]}:127.0.0.1:${sources[0]!.port}` }),
+        await second.manager.addForward({ host: 'fixture', spec: `-L ${ports[1]}:127.0.0.1:${sources[1]!.port}` }),
+      ];
+      for (const snap of snaps) assert.equal(snap.state, 'listening', snap.error);
       const got = await Promise.all(ports.map((p) => readAllFrom(p, '127.0.0.1', 60_000)));
       assert.deepEqual(got.map((b) => b.length), payloads.map((b) => b.length));
       assert.deepEqual(got.map(sha256), payloads.map(sha256));

@@ -1,5 +1,6 @@
 /**
- * The SSH socket's reads into one reused buffer (src/core/reusedReads.ts), over real loopback TCP:
+ * Socket reads into one reused buffer (src/core/reusedReads.ts: the SSH socket's, and copied, -R
+ * targets'), over real loopback TCP:
  * every byte arrives once and in order through 'data', 'end' and 'close' still come, pause() holds
  * the bytes back (ssh2 pauses the socket until its crypto is ready), chunks handed out before
  * reuse() stay intact, and after it they really are views on the reused buffer — one buffer for
