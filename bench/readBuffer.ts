@@ -7,6 +7,7 @@
  */
 import net = require('node:net');
 import { startDevice } from './lib/forwarders';
+import { median } from './lib/stats';
 
 const BYTES = 2 * 1024 ** 3;
 const CHUNK = Buffer.alloc(256 * 1024, 7);
@@ -65,7 +66,6 @@ async function main(): Promise<void> {
   for (let i = 0; i < rounds; i++) {
     for (const [what, bytes] of ways) results.get(what)!.push(await receive(bytes));
   }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (const [what, rs] of results) {
     const cpu = rs.map((r) => r.cpuPerGB);
     console.log(`${what}: ${median(cpu).toFixed(3)} CPU-s/GB (${[...cpu].sort((a, b) => a - b).map((x) => x.toFixed(3)).join(', ')}), ` +
