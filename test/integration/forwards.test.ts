@@ -211,8 +211,9 @@ describe('-R remote forward', () => {
 
   test('targets sending at once through -R, some read late, each stream arrives intact', async () => {
     // Six channels whose windows close while their readers wait: what ssh2 holds for a closed window
-    // must go out intact once it opens, and no stream's bytes may end up in another's (a read buffer
-    // shared by the target sockets, tried for speed and dropped, failed exactly this).
+    // must go out intact once it opens, and no stream's bytes may end up in another's (the target
+    // sockets read into one shared buffer: handing those reads on as views instead of copies fails
+    // exactly this — src/core/remoteForward.ts).
     const PAYLOAD = 6 * 1024 * 1024;
     const sent: string[] = [];
     const target = net.createServer((s) => {
