@@ -41,8 +41,8 @@ async function receive(reusedBytes: number): Promise<Receipt> {
       let reads = 0;
       const count = (n: number): boolean => { got += n; reads++; return true; };
       const cpu = process.cpuUsage();
-      const onread = { buffer: Buffer.allocUnsafe(reusedBytes || 1), callback: count };
-      const s = net.connect({ port: sender.port, host: '127.0.0.1', ...(reusedBytes ? { onread } : {}) });
+      const onread = reusedBytes ? { onread: { buffer: Buffer.allocUnsafe(reusedBytes), callback: count } } : {};
+      const s = net.connect({ port: sender.port, host: '127.0.0.1', ...onread });
       if (!reusedBytes) s.on('data', (d: Buffer) => count(d.length));
       s.on('error', reject);
       s.on('end', () => {
