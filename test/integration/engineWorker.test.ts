@@ -20,6 +20,7 @@ import { freePort, renderSshConfig, sshConfigEntryFor, startSshd, type SshConfig
 
 const WORKER = path.join(__dirname, '..', '..', 'src', 'core', 'worker', 'workerMain.js');
 const CRASHING_WORKER = path.join(__dirname, '..', 'fixtures', 'crashingWorker.js');
+const EXITING_WORKER = path.join(__dirname, '..', 'fixtures', 'exitingWorker.js');
 
 let sshd: Sshd;
 let echo: TestServer;
@@ -166,17 +167,46 @@ describe('EngineClient (engine in a worker thread)', () => {
     }
   });
 
-  test('when the engine dies, the log lines before it reach the log before the error does', async () => {
+  test('an exception nothing caught in the engine is logged and every tunnel carries on', async () => {
     const log = new Log('debug1');
     const lines: string[] = [];
     log.onLine((l) => lines.push(l.text));
     const configFile = path.join(dir, 'config-crash');
-    fs.writeFileSync(configFile, renderSshConfig([sshConfigEntryFor(sshd, 'fixture')]));
+    fs.writeFileSync(configFile, renderSshConfig([sshConfigEntryFor(sshd, 'fixture', { extra: ['IdentityAgent none'] })]));
     const engine = new EngineClient({ log, prompter: new ScriptedPrompter(), configFile, homeDir: dir, reconnect: false, workerPath: CRASHING_WORKER });
     try {
+      // The planted bug fires once the first forward listens.
+      const p = await freePort();
+      const first = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
+      assert.equal(first.state, 'listening', first.error);
+      const said = (what: string): string | undefined => lines.find((l) => l.startsWith(`The tunnel engine hit an unexpected error and carries on: ${what}. If a tunnel stops carrying data, stop and start it (or reload the window). This is a bug in SSH Tunnels: please report it with this log.`));
+      await eventually('both errors in the log', () => said('boom in the engine') && said('a promise nobody awaited'));
+      // The stack follows, so a report says where.
+      assert.ok(lines.some((l) => /^Error: boom in the engine\n\s+at .*crashingWorker\.js/.test(l)), `no stack: ${JSON.stringify(lines.slice(-6))}`);
+      assert.ok(!lines.some((l) => l.startsWith('The tunnel engine stopped') || l.startsWith('The tunnel engine exited')), 'the engine did not stop');
+      // The tunnel that was up still carries bytes, and a new one can be added.
+      const data = randomBytes(64 * 1024);
+      assert.equal(sha256(await echoThrough(p, data)), sha256(data));
+      const q = await freePort();
+      const second = await engine.addForward({ host: 'fixture', spec: `-L ${q}:127.0.0.1:${echo.port}` });
+      assert.equal(second.state, 'listening', second.error);
+      assert.equal(sha256(await echoThrough(q, data)), sha256(data));
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('when the engine\'s thread ends, the log lines before it reach the log before the error does', async () => {
+    const log = new Log('debug1');
+    const lines: string[] = [];
+    log.onLine((l) => lines.push(l.text));
+    const configFile = path.join(dir, 'config-exit');
+    fs.writeFileSync(configFile, renderSshConfig([sshConfigEntryFor(sshd, 'fixture')]));
+    const engine = new EngineClient({ log, prompter: new ScriptedPrompter(), configFile, homeDir: dir, reconnect: false, workerPath: EXITING_WORKER });
+    try {
       await engine.start();
-      const stopped = await eventually('the engine\'s error in the log', () => lines.findIndex((l) => l === 'The tunnel engine stopped: boom in the engine. Its tunnels are closed; reload the window (Developer: Reload Window) to start it again.') + 1);
-      const last = lines.indexOf('debug1: channel 7: the last line before the crash');
+      const stopped = await eventually('the engine\'s error in the log', () => lines.findIndex((l) => l === 'The tunnel engine exited (code 70). Its tunnels are closed; reload the window (Developer: Reload Window) to start it again.') + 1);
+      const last = lines.indexOf('debug1: channel 7: the last line before the exit');
       assert.ok(last >= 0, `the batched debug line was lost: ${JSON.stringify(lines)}`);
       assert.ok(last < stopped - 1, 'the line comes before the error');
       await assert.rejects(engine.addForward({ host: 'fixture', spec: '-L 0:127.0.0.1:1' }), (e: unknown) => e instanceof TunnelError && e.code === 'ENGINE_STOPPED');

@@ -100,8 +100,10 @@ export class EngineClient implements Engine, Disposable {
         this.onMessage(msg);
       }
     });
-    // An uncaught exception in the worker: 'error' can overtake the messages the worker posted
-    // before it died (its last log lines), 'exit' comes after them — so the failure is reported there.
+    // The worker logs an uncaught exception and carries on (runEngineWorker); what still ends it
+    // (out of memory, process.exit in a dependency) comes as 'error' and/or 'exit'. 'error' can
+    // overtake the messages the worker posted before it died (its last log lines), 'exit' comes
+    // after them — so the failure is reported there.
     let crash: Error | undefined;
     worker.on('error', (err) => { crash = err; });
     worker.on('exit', (code) => {

@@ -31,13 +31,31 @@ export interface EngineWorker {
 
 /**
  * The worker thread's whole life (workerMain.ts): the engine behind `parentPort`, the port closed
- * on dispose, and the log lines still batched sent when the thread exits — also when it dies of
- * an uncaught exception, so the lines leading up to it reach the log before the error does.
+ * on dispose, and the log lines still batched sent when the thread exits, so the lines leading up
+ * to an exit reach the log before the client's error does.
+ *
+ * An exception nothing caught is logged and the engine carries on (a promise rejected with no
+ * handler comes here too: Node raises it as an uncaught exception): that is what VS Code's extension host does for an extension's, so the engine on the
+ * extension host's thread would carry on too. A worker thread would instead end on it, closing
+ * every tunnel of every host because of one bug in one connection's path.
  */
 export function runEngineWorker(port: Port & { close(): void }, init: WorkerInit): EngineWorker {
   const worker = startEngineWorker(port, init, () => port.close());
   process.once('exit', () => worker.flushLog());
+  process.on('uncaughtException', (err) => reportUnexpected(worker.log, err));
   return worker;
+}
+
+/** One error line a user can act on and a maintainer can read, the stack after it. */
+export function reportUnexpected(log: Log, err: unknown): void {
+  const e = err instanceof Error ? err : new Error(String(err));
+  log.error(
+    `The tunnel engine hit an unexpected error and carries on: ${e.message}. ` +
+    'If a tunnel stops carrying data, stop and start it (or reload the window). ' +
+    'This is a bug in SSH Tunnels: please report it with this log.',
+  );
+  const frames = (e.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
+  if (frames.length) log.error(`${e.name}: ${e.message}\n${frames.join('\n')}`);
 }
 
 /** Runs a TunnelManager behind `port`. Calls onDisposed after the reply to `dispose`. */
