@@ -3,7 +3,8 @@
  * addon, and so do the tests (npm install's postinstall removes the addon's build, which would
  * otherwise replace every cipher below in the unit and integration tests). A packet may arrive
  * split anywhere across socket reads; every split must give back the same payloads, which must stay
- * intact after the read buffers are reused, and a flipped bit must still fail authentication.
+ * intact after the read buffers are reused, and a flipped bit must still fail authentication. On
+ * the way out, what a cipher wrote must stay intact while the packets after it are built.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -31,7 +32,7 @@ const CIPHERS = [
 ];
 
 /** The wire bytes of `payloads` sealed with `cipher` and a fresh key, and a way to open them again. */
-function seal(cipherAndMac: string, payloads: Buffer[]): { wire: Buffer; pieces: number[]; open: (onPayload: (p: Buffer) => void) => Inbound } {
+function seal(cipherAndMac: string, payloads: Buffer[], together = 1): { wire: Buffer; pieces: number[]; open: (onPayload: (p: Buffer) => void) => Inbound } {
   const [cipher, mac] = cipherAndMac.split(' ') as [string, string | undefined];
   const info = ssh2Crypto.CIPHER_INFO[cipher]!;
   const key = randomBytes(info.keyLen);
@@ -40,12 +41,18 @@ function seal(cipherAndMac: string, payloads: Buffer[]): { wire: Buffer; pieces:
   const macKey = macInfo && randomBytes(macInfo.len);
   const chunks: Buffer[] = [];
   const out = ssh2Crypto.createCipher({
-    outbound: { onWrite: (b: Buffer) => chunks.push(Buffer.from(b)), cipherInfo: info, cipherKey: Buffer.from(key), cipherIV: Buffer.from(iv), seqno: 0, macInfo, macKey },
+    // Kept as written, not copied: a corked socket holds these until its write, after later
+    // packets are built (the patched ciphers build every packet's plaintext in one lent buffer).
+    outbound: { onWrite: (b: Buffer) => chunks.push(b), cipherInfo: info, cipherKey: Buffer.from(key), cipherIV: Buffer.from(iv), seqno: 0, macInfo, macKey },
   });
-  for (const payload of payloads) {
-    const packet = out.allocPacket(payload.length);
-    payload.copy(packet, 5);
-    out.encrypt(packet);
+  // `together` packets are allocated and filled before the first of them is encrypted.
+  for (let i = 0; i < payloads.length; i += together) {
+    const batch = payloads.slice(i, i + together).map((payload) => {
+      const packet = out.allocPacket(payload.length);
+      payload.copy(packet, 5);
+      return packet;
+    });
+    for (const packet of batch) out.encrypt(packet);
   }
   let end = 0;
   return {
@@ -103,6 +110,15 @@ describe('ssh2 deciphers as shipped (no native addon)', () => {
         // Compared only now: a payload must not share memory with the reused gather buffer or a read.
         got.forEach((p, i) => assert.ok(p.equals(payloads[i]!), `packet ${i} differs (cuts ${cuts.slice(0, 5).join(',')}…)`));
       }
+    });
+
+    test(`${cipher}: a packet built while the one before it awaits encryption comes out intact`, () => {
+      const payloads = [randomBytes(32 * 1024 + 9), randomBytes(3), randomBytes(5000), randomBytes(32 * 1024 + 9), randomBytes(1), randomBytes(777)];
+      const { wire, open } = seal(cipher, payloads, 3);
+      const got: Buffer[] = [];
+      feed(open((p) => { got.push(p); }), wire, []);
+      assert.equal(got.length, payloads.length);
+      got.forEach((p, i) => assert.ok(p.equals(payloads[i]!), `packet ${i} differs`));
     });
 
     test(`${cipher}: a flipped bit in a split packet fails authentication`, () => {

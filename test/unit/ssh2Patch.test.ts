@@ -2,8 +2,9 @@
  * patches/ssh2+1.17.0.patch (applied by `npm install`'s postinstall, patch-package): SSH packet
  * padding comes from a pool of CSPRNG output instead of a randomFillSync() per packet. The pool
  * must hand out every byte once and keep the padding random across its refills. (The patch's
- * other behaviour change, chacha20-poly1305 keeping no view on a read past that read, is tested
- * with the other deciphers in ssh2Deciphers.test.ts.)
+ * other behaviour changes — chacha20-poly1305 keeping no view on a read past that read, and the
+ * AES-GCM and chacha20 ciphers building each packet's plaintext in one lent buffer — are tested
+ * with the other ciphers in ssh2Deciphers.test.ts.)
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
