@@ -86,6 +86,15 @@ export interface ManagerSnapshot {
   hosts: HostSnapshot[];
 }
 
+/** Whether a forward's engine is running it (so the action is "stop" rather than "start"). */
+export function isActive(f: ForwardSnapshot): boolean {
+  return f.state === 'starting' || f.state === 'listening' || f.state === 'reconnecting';
+}
+
+export function allForwards(hosts: readonly HostSnapshot[]): ForwardSnapshot[] {
+  return hosts.flatMap((h) => h.forwards);
+}
+
 /** Requests the engine makes of whoever drives it (the VS Code UI, a test, a CLI). */
 export interface PasswordRequest { host: string; user: string; attempt: number }
 export interface PassphraseRequest { host: string; keyFile: string; attempt: number }

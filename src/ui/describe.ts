@@ -96,14 +96,8 @@ export function hostDescription(h: { user?: string; hostName?: string; port?: nu
   return `${h.user ? `${h.user}@` : ''}${hostPort(h.hostName, h.port)}`;
 }
 
-/** Whether a forward's engine is running it (so the action is "stop" rather than "start"). */
-export function isActive(f: ForwardSnapshot): boolean {
-  return f.state === 'starting' || f.state === 'listening' || f.state === 'reconnecting';
-}
-
-export function allForwards(hosts: readonly HostSnapshot[]): ForwardSnapshot[] {
-  return hosts.flatMap((h) => h.forwards);
-}
+// The engine's own answers, re-exported for the UI's modules.
+export { allForwards, isActive } from '../core/model';
 
 const SHELL_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { TunnelError } from '../../src/core/errors';
 import { Log, type LogLine } from '../../src/core/log';
 import type { ManagerSnapshot } from '../../src/core/model';
-import { EngineClient } from '../../src/core/worker/engineClient';
+import { EngineClient, MAX_RESTARTS } from '../../src/core/worker/engineClient';
 import { eventually, ScriptedPrompter } from '../fixtures/engine';
 import { echoThrough, isListening, sha256, startEchoServer, type TestServer } from '../fixtures/servers';
 import { freePort, renderSshConfig, sshConfigEntryFor, startSshd, type SshConfigEntry, type Sshd } from '../fixtures/sshd';
@@ -196,20 +196,99 @@ describe('EngineClient (engine in a worker thread)', () => {
     }
   });
 
-  test('when the engine\'s thread ends, the log lines before it reach the log before the error does', async () => {
+  /** An EngineClient on the exiting worker fixture, with its log lines as text. */
+  function exitingClient(name: string): { engine: EngineClient; lines: string[] } {
     const log = new Log('debug1');
     const lines: string[] = [];
     log.onLine((l) => lines.push(l.text));
-    const configFile = path.join(dir, 'config-exit');
-    fs.writeFileSync(configFile, renderSshConfig([sshConfigEntryFor(sshd, 'fixture')]));
+    const configFile = path.join(dir, `config-${name}`);
+    fs.writeFileSync(configFile, renderSshConfig([sshConfigEntryFor(sshd, 'fixture', { extra: ['IdentityAgent none'] })]));
     const engine = new EngineClient({ log, prompter: new ScriptedPrompter(), configFile, homeDir: dir, reconnect: false, workerPath: EXITING_WORKER });
+    return { engine, lines };
+  }
+
+  /** Connects to `port` and waits for the connection to end (the exiting worker ends it). */
+  const connectOnce = (port: number): Promise<void> => new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' }, () => s.write('x'));
+    s.on('error', () => resolve());
+    s.on('close', () => resolve());
+  });
+
+  test('when the engine\'s thread ends, it is started again with the same tunnels', async () => {
+    // Only the first worker exits; the one started after it runs normally.
+    process.env.EXITING_WORKER_ONCE = path.join(dir, 'exited-once');
+    const { engine, lines } = exitingClient('restart');
     try {
-      await engine.start();
-      const stopped = await eventually('the engine\'s error in the log', () => lines.findIndex((l) => l === 'The tunnel engine exited (code 70). Its tunnels are closed; reload the window (Developer: Reload Window) to start it again.') + 1);
+      const idle = await freePort();
+      const stopped = await engine.addForward({ host: 'fixture', spec: `-L ${idle}:127.0.0.1:${echo.port}`, label: 'Kept stopped', start: false });
+      const p = await freePort();
+      const running = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}`, label: 'Echo' });
+      assert.equal(running.state, 'listening', running.error);
+      const shown: ManagerSnapshot[] = [];
+      engine.onDidChange((snap) => shown.push(snap));
+      // The first connection through it ends the engine's thread.
+      await connectOnce(p);
+      const said = await eventually('the restart in the log', () => lines.indexOf('The tunnel engine exited (code 70); its tunnels were closed. Starting it again with its 2 tunnels.') + 1);
       const last = lines.indexOf('debug1: channel 7: the last line before the exit');
-      assert.ok(last >= 0, `the batched debug line was lost: ${JSON.stringify(lines)}`);
-      assert.ok(last < stopped - 1, 'the line comes before the error');
-      await assert.rejects(engine.addForward({ host: 'fixture', spec: '-L 0:127.0.0.1:1' }), (e: unknown) => e instanceof TunnelError && e.code === 'ENGINE_STOPPED');
+      assert.ok(last >= 0 && last < said - 1, `the worker's last line comes before the error: ${JSON.stringify(lines.slice(-8))}`);
+      // Back under the same id and label, on the same port, carrying bytes.
+      await eventually('the tunnel listening again', () => engine.forwardSnapshot(running.id).state === 'listening');
+      assert.equal(engine.forwardSnapshot(running.id).label, 'Echo');
+      assert.equal(engine.forwardSnapshot(running.id).listenPort, p);
+      // Neither tunnel ever vanished from view while the new engine was given them back one by one.
+      for (const snap of shown) {
+        const ids = snap.hosts.flatMap((h) => h.forwards.map((f) => f.id));
+        assert.ok(ids.includes(running.id) && ids.includes(stopped.id), `a change showed only ${JSON.stringify(ids)}`);
+      }
+      assert.ok(shown.some((snap) => snap.hosts[0]?.forwards.find((f) => f.id === running.id)?.state === 'reconnecting'), 'shown as coming back meanwhile');
+      const data = randomBytes(64 * 1024);
+      assert.equal(sha256(await echoThrough(p, data)), sha256(data));
+      // The stopped one is back too, still stopped, and the new engine runs it when asked.
+      assert.equal(engine.forwardSnapshot(stopped.id).state, 'stopped');
+      assert.equal(engine.forwardSnapshot(stopped.id).label, 'Kept stopped');
+      assert.equal(await isListening(idle), false);
+      assert.equal((await engine.startForward(stopped.id)).state, 'listening');
+      assert.equal(sha256(await echoThrough(idle, data)), sha256(data));
+    } finally {
+      delete process.env.EXITING_WORKER_ONCE;
+      await engine.dispose();
+    }
+  });
+
+  test(`an engine whose thread keeps ending stops after ${MAX_RESTARTS} restarts, and every tunnel shows why`, async () => {
+    const { engine, lines } = exitingClient('loop');
+    try {
+      const p = await freePort();
+      const f = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}`, label: 'Echo' });
+      // Every engine ends at its first connection: the first one, then each restarted one.
+      for (let i = 0; i <= MAX_RESTARTS; i++) {
+        await eventually(`listening (start ${i + 1})`, () => engine.forwardSnapshot(f.id).state === 'listening');
+        await connectOnce(p);
+        await eventually(`the end of engine ${i + 1}`, () => lines.filter((l) => l.startsWith('The tunnel engine exited (code 70)')).length === i + 1);
+      }
+      const final = `The tunnel engine exited (code 70) (${MAX_RESTARTS + 1} times in 5 minutes, so it is not started again). Its tunnels are closed; reload the window (Developer: Reload Window) to start it again.`;
+      assert.equal(lines.filter((l) => l.startsWith('The tunnel engine')).at(-1), final);
+      assert.equal(lines.filter((l) => l === 'The tunnel engine exited (code 70); its tunnels were closed. Starting it again with its tunnel.').length, MAX_RESTARTS);
+      // The tree and status bar must not show it as up.
+      assert.equal(engine.forwardSnapshot(f.id).state, 'error');
+      assert.equal(engine.forwardSnapshot(f.id).error, final);
+      assert.equal(engine.snapshot().hosts[0]?.state, 'error');
+      assert.equal(await isListening(p), false);
+      await assert.rejects(engine.addForward({ host: 'fixture', spec: '-L 0:127.0.0.1:1' }), (e: unknown) => e instanceof TunnelError && e.code === 'ENGINE_STOPPED' && e.message === final);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('an engine that cannot start says why and is not started again', async () => {
+    const log = new Log('debug1');
+    const lines: string[] = [];
+    log.onLine((l) => lines.push(l.text));
+    const missing = path.join(dir, 'no-such-worker.js');
+    const engine = new EngineClient({ log, prompter: new ScriptedPrompter(), configFile: path.join(dir, 'none'), homeDir: dir, reconnect: false, workerPath: missing });
+    try {
+      await assert.rejects(engine.addForward({ host: 'fixture', spec: '-L 0:127.0.0.1:1' }), (e: unknown) => e instanceof TunnelError && e.code === 'ENGINE_STOPPED' && e.message.startsWith('The tunnel engine stopped: Cannot find module') && e.message.endsWith('Its tunnels are closed; reload the window (Developer: Reload Window) to start it again.'));
+      assert.equal(lines.filter((l) => l.startsWith('The tunnel engine')).length, 1, JSON.stringify(lines));
     } finally {
       await engine.dispose();
     }

@@ -12,6 +12,11 @@
  * TunnelManager gives, and VS Code's startup does not pay for loading the engine (~40 ms of CPU
  * and ~10 MB for a worker) in a window where no tunnel is used.
  *
+ * The worker logs an exception nothing caught and carries on. If its thread ends anyway (out of
+ * memory, process.exit in a dependency), its tunnels are gone: the client says so in the log, starts
+ * a new worker and adds the same tunnels to it (see ended()); a crash loop stops after
+ * MAX_RESTARTS, with every tunnel showing the error.
+ *
  * Wiring (extension): bundle src/core/worker/workerMain.ts as a second esbuild entry point
  * (dist/engineWorker.js) and construct `new EngineClient({ ...managerOptions, workerPath:
  * path.join(__dirname, 'engineWorker.js') })` where the extension now constructs TunnelManager.
@@ -19,7 +24,7 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { Emitter, type Disposable } from '../emitter';
 import { TunnelError } from '../errors';
-import type { ForwardSnapshot, HostSnapshot, ManagerSnapshot, Prompter } from '../model';
+import { allForwards, isActive, type ForwardSnapshot, type HostSnapshot, type ManagerSnapshot, type Prompter } from '../model';
 import { loadSshConfig, type ConfigProblem, type ConfiguredHost, type ResolvedHost, type SshConfig } from '../sshConfig';
 import type { Engine } from '../engine';
 import { resolveHostSettings } from '../hostSettings';
@@ -35,6 +40,15 @@ export interface EngineClientOptions extends ManagerOptions {
 }
 
 const CLIENT_ONLY = new Set(['log', 'prompter', 'workerPath', 'workerOptions']);
+
+/**
+ * An engine whose thread ended after it had started is started again with its tunnels, up to
+ * MAX_RESTARTS times within RESTART_WINDOW_MS; one more and it stays stopped (a crash loop would
+ * otherwise keep re-running whatever ends it).
+ */
+export const MAX_RESTARTS = 3;
+export const RESTART_WINDOW_MS = 5 * 60_000;
+const RELOAD = 'reload the window (Developer: Reload Window) to start it again';
 const LOG_PREFIX = /^debug[123]: /;
 
 function toError(e: SerializedError): Error {
@@ -50,11 +64,19 @@ export class EngineClient implements Engine, Disposable {
   /** Answers config questions on this thread; read on the first question, not at construction. */
   private configCache: SshConfig | undefined;
   private last: ManagerSnapshot = { hosts: [] };
+  /** The worker's last snapshot as it sent it (`last` adds what a restart is still restoring). */
+  private fromWorker: ManagerSnapshot = { hosts: [] };
   private seq = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private sentOptions = '';
   private dead: Error | undefined;
   private disposed = false;
+  /** When the engine was started again after its thread ended (within RESTART_WINDOW_MS). */
+  private restarts: number[] = [];
+  /** Counts the engine's starts after an end: a restore for an engine that ended again stops. */
+  private generation = 0;
+  /** While a restarted engine is given its tunnels back: the ones it does not have yet, as shown. */
+  private restoring: ManagerSnapshot | undefined;
   private readonly changeEmitter = new Emitter<ManagerSnapshot>();
   /** The log's level is set by the UI (e.g. the output channel's level): changes are passed on. */
   private readonly logLevelFollower: { dispose(): void };
@@ -83,6 +105,7 @@ export class EngineClient implements Engine, Disposable {
   start(): Promise<void> {
     if (this.readyPromise) return this.readyPromise;
     if (this.disposed) return Promise.reject(new TunnelError('The tunnel manager was disposed.', true));
+    if (this.dead) return Promise.reject(this.dead);
     const options = this.plainOptions();
     this.sentOptions = JSON.stringify(options);
     const init: WorkerInit = { options, logLevel: this.opts.log.level };
@@ -92,9 +115,11 @@ export class EngineClient implements Engine, Disposable {
     let readyReject!: (e: Error) => void;
     this.readyPromise = new Promise<void>((res, rej) => { readyResolve = res; readyReject = rej; });
     this.readyPromise.catch(() => undefined);
+    let ready = false;
     worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'ready') {
-        this.last = msg.snapshot;
+        ready = true;
+        this.last = this.withRestoring(this.fromWorker = msg.snapshot);
         readyResolve();
       } else {
         this.onMessage(msg);
@@ -103,16 +128,113 @@ export class EngineClient implements Engine, Disposable {
     // The worker logs an uncaught exception and carries on (runEngineWorker); what still ends it
     // (out of memory, process.exit in a dependency) comes as 'error' and/or 'exit'. 'error' can
     // overtake the messages the worker posted before it died (its last log lines), 'exit' comes
-    // after them — so the failure is reported there.
+    // after them — so the end is handled there.
     let crash: Error | undefined;
     worker.on('error', (err) => { crash = err; });
     worker.on('exit', (code) => {
-      const restart = 'Its tunnels are closed; reload the window (Developer: Reload Window) to start it again.';
-      if (crash) this.fail(new TunnelError(`The tunnel engine stopped: ${crash.message}. ${restart}`, true, 'ENGINE_STOPPED'));
-      else if (!this.disposed) this.fail(new TunnelError(`The tunnel engine exited (code ${code}). ${restart}`, true, 'ENGINE_STOPPED'));
       readyReject(crash ?? new Error(`engine worker exited (${code})`));
+      if (this.disposed || this.worker !== worker) return;
+      this.ended(crash ? `stopped: ${crash.message}` : `exited (code ${code})`, ready);
     });
     return this.readyPromise;
+  }
+
+  /**
+   * The worker's thread ended by itself. Every tunnel it ran is gone with it: say so, and start
+   * the engine again with the same tunnels (same ids, labels and specs; started if they were
+   * running) — unless it never got going or ended too often lately, where it stays stopped and
+   * every tunnel shows the error.
+   */
+  private ended(what: string, wasReady: boolean): void {
+    // Ended again while being given its tunnels back: those not started yet must still be.
+    const before = this.restoring ?? this.last;
+    const now = Date.now();
+    this.restarts = this.restarts.filter((t) => now - t < RESTART_WINDOW_MS);
+    if (!wasReady || this.restarts.length >= MAX_RESTARTS) {
+      const often = this.restarts.length
+        ? ` (${this.restarts.length + 1} times in ${RESTART_WINDOW_MS / 60_000} minutes, so it is not started again)`
+        : '';
+      this.fail(new TunnelError(`The tunnel engine ${what}${often}. Its tunnels are closed; ${RELOAD}.`, true, 'ENGINE_STOPPED'));
+      return;
+    }
+    this.restarts.push(now);
+    const count = allForwards(before.hosts).length;
+    this.opts.log.error(`The tunnel engine ${what}; its tunnels were closed. Starting it again with ${count === 1 ? 'its tunnel' : `its ${count} tunnels`}.`);
+    const err = new TunnelError(`The tunnel engine ${what} before answering; it is being started again: try again.`, true, 'ENGINE_RESTARTED');
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    this.worker = undefined;
+    this.readyPromise = undefined;
+    this.generation++;
+    // Until the new engine reports, the hosts and tunnels that were up show what is happening.
+    const why = `The tunnel engine ${what}; starting it again.`;
+    this.showAll(
+      before,
+      (h) => h.state === 'disconnected' ? {} : { state: 'reconnecting', error: why },
+      (f) => isActive(f) ? { state: 'reconnecting', error: why } : {},
+    );
+    this.restoring = this.last;
+    void this.restore(before);
+  }
+
+  /** Adds the tunnels of `before` to a fresh engine and starts the ones that were running. */
+  private async restore(before: ManagerSnapshot): Promise<void> {
+    const generation = this.generation;
+    const running: string[] = [];
+    for (const f of allForwards(before.hosts)) {
+      if (generation !== this.generation) return;
+      try {
+        await this.call('addForward', { id: f.id, host: f.host, spec: f.sshFlag, label: f.label, allowNonLoopback: f.allowNonLoopback, start: false });
+        if (isActive(f)) running.push(f.id);
+      } catch (err) {
+        // Ended again (a newer restore carries on), stopped for good, or disposed.
+        if (generation !== this.generation || this.dead || this.disposed) return;
+        this.opts.log.error(`Tunnel ${f.sshFlag} on ${f.host} could not be added to the restarted engine: ${(err as Error).message}`);
+      }
+    }
+    if (generation !== this.generation) return;
+    this.restoring = undefined;
+    // What could not be added goes from view now (its error is in the log).
+    this.last = this.fromWorker;
+    if (!this.disposed) this.changeEmitter.fire(this.last);
+    // Their errors, if any, show in the snapshot as any start's do.
+    for (const id of running) void this.call('startForward', id).catch(() => undefined);
+    for (const h of before.hosts) {
+      const used = h.forwards.some((f) => isActive(f));
+      if (!used && (h.state === 'connected' || h.state === 'connecting' || h.state === 'reconnecting')) {
+        void this.call('connectHost', h.alias).catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * A snapshot from the worker, plus (while a restarted engine is given its tunnels back) the
+   * hosts and tunnels it does not have yet: the tree keeps showing them, and a command naming
+   * one finds it, instead of it vanishing until its turn comes.
+   */
+  private withRestoring(snapshot: ManagerSnapshot): ManagerSnapshot {
+    if (!this.restoring) return snapshot;
+    const have = new Set(allForwards(snapshot.hosts).map((f) => f.id));
+    const hosts = snapshot.hosts.map((h) => ({ ...h, forwards: [...h.forwards] }));
+    for (const r of this.restoring.hosts) {
+      const missing = r.forwards.filter((f) => !have.has(f.id));
+      const h = hosts.find((x) => x.alias === r.alias);
+      if (!h) hosts.push({ ...r, forwards: missing });
+      else h.forwards.push(...missing);
+    }
+    return { hosts };
+  }
+
+  /** `snapshot` with every host and forward changed as given (and no live connections), fired as a change. */
+  private showAll(
+    snapshot: ManagerSnapshot,
+    host: (h: HostSnapshot) => Partial<HostSnapshot>,
+    forward: (f: ForwardSnapshot) => Partial<ForwardSnapshot>,
+  ): void {
+    this.last = {
+      hosts: snapshot.hosts.map((h) => ({ ...h, ...host(h), forwards: h.forwards.map((f) => ({ ...f, ...forward(f), connections: [] })) })),
+    };
+    if (!this.disposed) this.changeEmitter.fire(this.last);
   }
 
   private plainOptions(): PlainManagerOptions {
@@ -134,11 +256,11 @@ export class EngineClient implements Engine, Disposable {
   private onMessage(msg: FromWorker): void {
     switch (msg.type) {
       case 'change':
-        this.last = msg.snapshot;
-        if (!this.disposed) this.changeEmitter.fire(msg.snapshot);
+        this.last = this.withRestoring(this.fromWorker = msg.snapshot);
+        if (!this.disposed) this.changeEmitter.fire(this.last);
         return;
       case 'reply': {
-        this.last = msg.snapshot;
+        this.last = this.withRestoring(this.fromWorker = msg.snapshot);
         const p = this.pending.get(msg.id);
         this.pending.delete(msg.id);
         if (msg.error) p?.reject(toError(msg.error));
@@ -166,9 +288,13 @@ export class EngineClient implements Engine, Disposable {
   private fail(err: Error): void {
     if (this.dead) return;
     this.dead = err;
+    this.restoring = undefined;
     this.opts.log.error(err.message);
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    // Nothing runs any more: the tree and status bar must not go on showing tunnels as up.
+    const shown = { state: 'error', error: err.message } as const;
+    this.showAll(this.last, () => shown, () => shown);
   }
 
   private call<T>(name: CommandName, ...args: unknown[]): Promise<T> {
