@@ -30,6 +30,10 @@ client.on('ready', () => {
       channel.pipe(socket);
     });
   });
+  server.on('error', (err) => {
+    process.stderr.write(`ssh2 floor: listen: ${err.message}\n`);
+    process.exit(1);
+  });
   server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => process.send!((server.address() as net.AddressInfo).port));
 });
 const sock = net.connect({ host: '127.0.0.1', port: Number(sshPort), noDelay: true });
