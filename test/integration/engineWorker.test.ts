@@ -48,6 +48,17 @@ function client(entry: Partial<SshConfigEntry> = {}, prompter = new ScriptedProm
   return { engine, lines, log, prompter };
 }
 
+/** An EngineClient on another worker script (a fixture), with its log lines as text. */
+function clientOn(workerPath: string, name: string): { engine: EngineClient; lines: string[] } {
+  const log = new Log('debug1');
+  const lines: string[] = [];
+  log.onLine((l) => lines.push(l.text));
+  const configFile = path.join(dir, `config-${name}`);
+  fs.writeFileSync(configFile, renderSshConfig([sshConfigEntryFor(sshd, 'fixture', { extra: ['IdentityAgent none'] })]));
+  const engine = new EngineClient({ log, prompter: new ScriptedPrompter(), configFile, homeDir: dir, reconnect: false, workerPath });
+  return { engine, lines };
+}
+
 describe('EngineClient (engine in a worker thread)', () => {
   test('-L through the worker: bytes intact, snapshots, change events, labels, log lines', async () => {
     const { engine, lines } = client();
@@ -168,12 +179,7 @@ describe('EngineClient (engine in a worker thread)', () => {
   });
 
   test('an exception nothing caught in the engine is logged and every tunnel carries on', async () => {
-    const log = new Log('debug1');
-    const lines: string[] = [];
-    log.onLine((l) => lines.push(l.text));
-    const configFile = path.join(dir, 'config-crash');
-    fs.writeFileSync(configFile, renderSshConfig([sshConfigEntryFor(sshd, 'fixture', { extra: ['IdentityAgent none'] })]));
-    const engine = new EngineClient({ log, prompter: new ScriptedPrompter(), configFile, homeDir: dir, reconnect: false, workerPath: CRASHING_WORKER });
+    const { engine, lines } = clientOn(CRASHING_WORKER, 'crash');
     try {
       // The planted bug fires once the first forward listens.
       const p = await freePort();
@@ -196,17 +202,6 @@ describe('EngineClient (engine in a worker thread)', () => {
     }
   });
 
-  /** An EngineClient on the exiting worker fixture, with its log lines as text. */
-  function exitingClient(name: string): { engine: EngineClient; lines: string[] } {
-    const log = new Log('debug1');
-    const lines: string[] = [];
-    log.onLine((l) => lines.push(l.text));
-    const configFile = path.join(dir, `config-${name}`);
-    fs.writeFileSync(configFile, renderSshConfig([sshConfigEntryFor(sshd, 'fixture', { extra: ['IdentityAgent none'] })]));
-    const engine = new EngineClient({ log, prompter: new ScriptedPrompter(), configFile, homeDir: dir, reconnect: false, workerPath: EXITING_WORKER });
-    return { engine, lines };
-  }
-
   /** Connects to `port` and waits for the connection to end (the exiting worker ends it). */
   const connectOnce = (port: number): Promise<void> => new Promise((resolve) => {
     const s = net.connect({ port, host: '127.0.0.1' }, () => s.write('x'));
@@ -217,7 +212,7 @@ describe('EngineClient (engine in a worker thread)', () => {
   test('when the engine\'s thread ends, it is started again with the same tunnels', async () => {
     // Only the first worker exits; the one started after it runs normally.
     process.env.EXITING_WORKER_ONCE = path.join(dir, 'exited-once');
-    const { engine, lines } = exitingClient('restart');
+    const { engine, lines } = clientOn(EXITING_WORKER, 'restart');
     try {
       const idle = await freePort();
       const stopped = await engine.addForward({ host: 'fixture', spec: `-L ${idle}:127.0.0.1:${echo.port}`, label: 'Kept stopped', start: false });
@@ -256,7 +251,7 @@ describe('EngineClient (engine in a worker thread)', () => {
   });
 
   test(`an engine whose thread keeps ending stops after ${MAX_RESTARTS} restarts, and every tunnel shows why`, async () => {
-    const { engine, lines } = exitingClient('loop');
+    const { engine, lines } = clientOn(EXITING_WORKER, 'loop');
     try {
       const p = await freePort();
       const f = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}`, label: 'Echo' });
@@ -281,11 +276,7 @@ describe('EngineClient (engine in a worker thread)', () => {
   });
 
   test('an engine that cannot start says why and is not started again', async () => {
-    const log = new Log('debug1');
-    const lines: string[] = [];
-    log.onLine((l) => lines.push(l.text));
-    const missing = path.join(dir, 'no-such-worker.js');
-    const engine = new EngineClient({ log, prompter: new ScriptedPrompter(), configFile: path.join(dir, 'none'), homeDir: dir, reconnect: false, workerPath: missing });
+    const { engine, lines } = clientOn(path.join(dir, 'no-such-worker.js'), 'missing');
     try {
       await assert.rejects(engine.addForward({ host: 'fixture', spec: '-L 0:127.0.0.1:1' }), (e: unknown) => e instanceof TunnelError && e.code === 'ENGINE_STOPPED' && e.message.startsWith('The tunnel engine stopped: Cannot find module') && e.message.endsWith('Its tunnels are closed; reload the window (Developer: Reload Window) to start it again.'));
       assert.equal(lines.filter((l) => l.startsWith('The tunnel engine')).length, 1, JSON.stringify(lines));

@@ -35,9 +35,10 @@ export interface EngineWorker {
  * to an exit reach the log before the client's error does.
  *
  * An exception nothing caught is logged and the engine carries on (a promise rejected with no
- * handler comes here too: Node raises it as an uncaught exception): that is what VS Code's extension host does for an extension's, so the engine on the
- * extension host's thread would carry on too. A worker thread would instead end on it, closing
- * every tunnel of every host because of one bug in one connection's path.
+ * handler comes here too: Node raises it as an uncaught exception). That is what VS Code's
+ * extension host does for an extension's, so the engine on the extension host's thread would
+ * carry on too; a worker thread would instead end on it, closing every tunnel of every host
+ * because of one bug in one connection's path.
  */
 export function runEngineWorker(port: Port & { close(): void }, init: WorkerInit): EngineWorker {
   const worker = startEngineWorker(port, init, () => port.close());
@@ -47,7 +48,7 @@ export function runEngineWorker(port: Port & { close(): void }, init: WorkerInit
 }
 
 /** One error line a user can act on and a maintainer can read, the stack after it. */
-export function reportUnexpected(log: Log, err: unknown): void {
+function reportUnexpected(log: Log, err: unknown): void {
   const e = err instanceof Error ? err : new Error(String(err));
   log.error(
     `The tunnel engine hit an unexpected error and carries on: ${e.message}. ` +
