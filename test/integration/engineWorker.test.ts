@@ -49,12 +49,12 @@ function client(entry: Partial<SshConfigEntry> = {}, prompter = new ScriptedProm
 }
 
 /** An EngineClient on another worker script (a fixture), with its log lines as text. */
-function clientOn(workerPath: string, name: string): { engine: EngineClient; lines: string[] } {
+function clientOn(workerPath: string, name: string, aliases = ['fixture']): { engine: EngineClient; lines: string[] } {
   const log = new Log('debug1');
   const lines: string[] = [];
   log.onLine((l) => lines.push(l.text));
   const configFile = path.join(dir, `config-${name}`);
-  fs.writeFileSync(configFile, renderSshConfig([sshConfigEntryFor(sshd, 'fixture', { extra: ['IdentityAgent none'] })]));
+  fs.writeFileSync(configFile, renderSshConfig(aliases.map((alias) => sshConfigEntryFor(sshd, alias, { extra: ['IdentityAgent none'] }))));
   const engine = new EngineClient({ log, prompter: new ScriptedPrompter(), configFile, homeDir: dir, reconnect: false, workerPath });
   return { engine, lines };
 }
@@ -244,6 +244,23 @@ describe('EngineClient (engine in a worker thread)', () => {
       assert.equal(await isListening(idle), false);
       assert.equal((await engine.startForward(stopped.id)).state, 'listening');
       assert.equal(sha256(await echoThrough(idle, data)), sha256(data));
+    } finally {
+      delete process.env.EXITING_WORKER_ONCE;
+      await engine.dispose();
+    }
+  });
+
+  test('a host that was connected without a tunnel is connected again after a restart', async () => {
+    process.env.EXITING_WORKER_ONCE = path.join(dir, 'exited-once-bare');
+    const { engine, lines } = clientOn(EXITING_WORKER, 'bare-host', ['fixture', 'bare']);
+    try {
+      assert.equal((await engine.connectHost('bare')).state, 'connected');
+      const p = await freePort();
+      await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
+      await connectOnce(p);
+      await eventually('the restart in the log', () => lines.includes('The tunnel engine exited (code 70); its tunnels were closed. Starting it again with its tunnel.'));
+      const bare = (): string | undefined => engine.snapshot().hosts.find((h) => h.alias === 'bare')?.state;
+      await eventually('the bare host connected again', () => bare() === 'connected' && lines.filter((l) => l.startsWith('debug1: Connecting to bare ')).length === 2);
     } finally {
       delete process.env.EXITING_WORKER_ONCE;
       await engine.dispose();
