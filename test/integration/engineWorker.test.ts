@@ -294,24 +294,27 @@ describe('EngineClient (engine in a worker thread)', () => {
 
   test('dispose while a restarted engine is being given its tunnels back leaves nothing running', async () => {
     const { engine, lines } = clientOn(EXITING_WORKER, 'dispose-restoring');
-    const ports = [await freePort(), await freePort(), await freePort()];
-    for (const p of ports) await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
-    const restarting = new Promise<void>((resolve) => engine.onDidChange((snap) => {
-      if (snap.hosts[0]?.forwards.some((f) => f.state === 'reconnecting')) resolve();
-    }));
-    await connectOnce(ports[0]!);
-    await restarting;
-    const linesBeforeDispose = lines.length;
-    await engine.dispose();
-    for (const p of ports) assert.equal(await isListening(p), false, `port ${p} still listening`);
-    // Ending the worker on purpose is not an engine failure.
-    assert.deepEqual(lines.slice(linesBeforeDispose).filter((l) => l.startsWith('The tunnel engine')), []);
-    const linesAtDispose = lines.length;
-    // Whatever the restore had still to send is refused: no engine starts again after dispose.
-    await new Promise((r) => setTimeout(r, 300));
-    for (const p of ports) assert.equal(await isListening(p), false, `port ${p} listening after dispose`);
-    assert.deepEqual(lines.slice(linesAtDispose), []);
-    assert.equal(engine.snapshot().hosts.flatMap((h) => h.forwards).some((f) => f.state === 'listening'), false);
+    try {
+      const ports = [await freePort(), await freePort(), await freePort()];
+      for (const p of ports) await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
+      let restarting = false;
+      engine.onDidChange((snap) => { restarting ||= snap.hosts[0]?.forwards.some((f) => f.state === 'reconnecting') === true; });
+      await connectOnce(ports[0]!);
+      await eventually('the tunnels shown as coming back', () => restarting);
+      const linesBeforeDispose = lines.length;
+      await engine.dispose();
+      for (const p of ports) assert.equal(await isListening(p), false, `port ${p} still listening`);
+      // Ending the worker on purpose is not an engine failure.
+      assert.deepEqual(lines.slice(linesBeforeDispose).filter((l) => l.startsWith('The tunnel engine')), []);
+      const linesAtDispose = lines.length;
+      // Whatever the restore had still to send is refused: no engine starts again after dispose.
+      await new Promise((r) => setTimeout(r, 300));
+      for (const p of ports) assert.equal(await isListening(p), false, `port ${p} listening after dispose`);
+      assert.deepEqual(lines.slice(linesAtDispose), []);
+      assert.equal(engine.snapshot().hosts.flatMap((h) => h.forwards).some((f) => f.state === 'listening'), false);
+    } finally {
+      await engine.dispose();
+    }
   });
 
   test('an engine that cannot start says why and is not started again', async () => {
