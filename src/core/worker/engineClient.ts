@@ -160,9 +160,7 @@ export class EngineClient implements Engine, Disposable {
     this.restarts.push(now);
     const count = allForwards(before.hosts).length;
     this.opts.log.error(`The tunnel engine ${what}; its tunnels were closed. Starting it again with ${count === 1 ? 'its tunnel' : `its ${count} tunnels`}.`);
-    const err = new TunnelError(`The tunnel engine ${what} before answering; it is being started again: try again.`, true, 'ENGINE_RESTARTED');
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+    this.rejectPending(new TunnelError(`The tunnel engine ${what} before answering; it is being started again: try again.`, true, 'ENGINE_RESTARTED'));
     this.worker = undefined;
     this.readyPromise = undefined;
     this.generation++;
@@ -285,13 +283,18 @@ export class EngineClient implements Engine, Disposable {
     }
   }
 
+  /** Commands sent to a worker that will never answer them. */
+  private rejectPending(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
   private fail(err: Error): void {
     if (this.dead) return;
     this.dead = err;
     this.restoring = undefined;
     this.opts.log.error(err.message);
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+    this.rejectPending(err);
     // Nothing runs any more: the tree and status bar must not go on showing tunnels as up.
     const shown = { state: 'error', error: err.message } as const;
     this.showAll(this.last, () => shown, () => shown);
