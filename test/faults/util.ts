@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import type { ForwardSnapshot, ManagerSnapshot } from '../../src/core/model';
+import type { ForwardSnapshot } from '../../src/core/model';
 import type { TunnelManager } from '../../src/core/tunnelManager';
 import { socksConnect, type TestServer } from '../fixtures/servers';
 
@@ -157,10 +157,6 @@ export async function echoCheck(via: Via, echo: TestServer, size: number, timeou
 }
 
 // ------------------------------------------------------------------ engine state
-
-export function allForwards(snapshot: ManagerSnapshot): ForwardSnapshot[] {
-  return snapshot.hosts.flatMap((h) => h.forwards);
-}
 
 export function forwardsIn(manager: TunnelManager, ids: string[]): ForwardSnapshot[] {
   return ids.map((id) => manager.forwardSnapshot(id));

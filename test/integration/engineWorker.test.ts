@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TunnelError } from '../../src/core/errors';
 import { Log, type LogLine } from '../../src/core/log';
-import type { ManagerSnapshot } from '../../src/core/model';
+import { allForwards, type ManagerSnapshot } from '../../src/core/model';
 import { EngineClient, MAX_RESTARTS } from '../../src/core/worker/engineClient';
 import { eventually, ScriptedPrompter } from '../fixtures/engine';
 import { echoThrough, isListening, sha256, startEchoServer, type TestServer } from '../fixtures/servers';
@@ -232,7 +232,7 @@ describe('EngineClient (engine in a worker thread)', () => {
       assert.equal(engine.forwardSnapshot(running.id).listenPort, p);
       // Neither tunnel ever vanished from view while the new engine was given them back one by one.
       for (const snap of shown) {
-        const ids = snap.hosts.flatMap((h) => h.forwards.map((f) => f.id));
+        const ids = allForwards(snap.hosts).map((f) => f.id);
         assert.ok(ids.includes(running.id) && ids.includes(stopped.id), `a change showed only ${JSON.stringify(ids)}`);
       }
       assert.ok(shown.some((snap) => snap.hosts[0]?.forwards.find((f) => f.id === running.id)?.state === 'reconnecting'), 'shown as coming back meanwhile');
@@ -311,7 +311,7 @@ describe('EngineClient (engine in a worker thread)', () => {
       await new Promise((r) => setTimeout(r, 300));
       for (const p of ports) assert.equal(await isListening(p), false, `port ${p} listening after dispose`);
       assert.deepEqual(lines.slice(linesAtDispose), []);
-      assert.equal(engine.snapshot().hosts.flatMap((h) => h.forwards).some((f) => f.state === 'listening'), false);
+      assert.equal(allForwards(engine.snapshot().hosts).some((f) => f.state === 'listening'), false);
     } finally {
       await engine.dispose();
     }
