@@ -234,6 +234,8 @@ describe('EngineClient (engine in a worker thread)', () => {
       for (const snap of shown) {
         const ids = allForwards(snap.hosts).map((f) => f.id);
         assert.ok(ids.includes(running.id) && ids.includes(stopped.id), `a change showed only ${JSON.stringify(ids)}`);
+        // It goes from coming back to starting: never shown as stopped (as if the user had stopped it).
+        assert.notEqual(allForwards(snap.hosts).find((f) => f.id === running.id)?.state, 'stopped', 'the running tunnel was shown as stopped');
       }
       assert.ok(shown.some((snap) => snap.hosts[0]?.forwards.find((f) => f.id === running.id)?.state === 'reconnecting'), 'shown as coming back meanwhile');
       const data = randomBytes(64 * 1024);

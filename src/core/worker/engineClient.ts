@@ -175,34 +175,33 @@ export class EngineClient implements Engine, Disposable {
     void this.restore(before);
   }
 
-  /** Adds the tunnels of `before` to a fresh engine and starts the ones that were running. */
+  /**
+   * Gives a fresh engine the tunnels of `before`, all at once and each as it was: the worker adds
+   * them in this order and starts the ones that were running at once (their hosts connect in
+   * parallel), so a running tunnel goes from "reconnecting" to "starting", never to "stopped".
+   */
   private async restore(before: ManagerSnapshot): Promise<void> {
     const generation = this.generation;
-    const running: string[] = [];
-    for (const f of allForwards(before.hosts)) {
-      if (generation !== this.generation) return;
-      try {
-        await this.call('addForward', { id: f.id, host: f.host, spec: f.sshFlag, label: f.label, allowNonLoopback: f.allowNonLoopback, start: false });
-        if (isActive(f)) running.push(f.id);
-      } catch (err) {
-        // Ended again (a newer restore carries on), stopped for good, or disposed.
-        if (generation !== this.generation || this.dead || this.disposed) return;
-        this.opts.log.error(`Tunnel ${f.sshFlag} on ${f.host} could not be added to the restarted engine: ${(err as Error).message}`);
-      }
-    }
-    if (generation !== this.generation) return;
-    this.restoring = undefined;
-    // What could not be added goes from view now (its error is in the log).
-    this.last = this.fromWorker;
-    if (!this.disposed) this.changeEmitter.fire(this.last);
-    // Their errors, if any, show in the snapshot as any start's do.
-    for (const id of running) void this.call('startForward', id).catch(() => undefined);
+    const added = allForwards(before.hosts).map((f) =>
+      this.call('addForward', { id: f.id, host: f.host, spec: f.sshFlag, label: f.label, allowNonLoopback: f.allowNonLoopback, start: isActive(f) })
+        .catch((err: Error) => {
+          // Ended again (a newer restore carries on), stopped for good, or disposed.
+          if (generation !== this.generation || this.dead || this.disposed) return;
+          this.opts.log.error(`Tunnel ${f.sshFlag} on ${f.host} could not be added to the restarted engine: ${err.message}`);
+        }));
     for (const h of before.hosts) {
       const used = h.forwards.some((f) => isActive(f));
       if (!used && (h.state === 'connected' || h.state === 'connecting' || h.state === 'reconnecting')) {
         void this.call('connectHost', h.alias).catch(() => undefined);
       }
     }
+    // A start's error shows in the snapshot, as any start's does.
+    await Promise.all(added);
+    if (generation !== this.generation) return;
+    this.restoring = undefined;
+    // What could not be added goes from view now (its error is in the log).
+    this.last = this.fromWorker;
+    if (!this.disposed) this.changeEmitter.fire(this.last);
   }
 
   /**
