@@ -34,7 +34,8 @@ function isEncryptedKeyError(err: Error): boolean {
   return /passphrase|encrypted|decrypt/i.test(err.message);
 }
 
-export function createAuth(host: ResolvedHost, displayName: string, log: Log, prompter: Prompter): AuthState {
+/** `withdrawn`: aborts when the connection attempt ends; an open question is then withdrawn. */
+export function createAuth(host: ResolvedHost, displayName: string, log: Log, prompter: Prompter, withdrawn?: AbortSignal): AuthState {
   const tried: string[] = [];
   const skipped: string[] = [];
   let serverMethods: string[] = [];
@@ -73,6 +74,10 @@ export function createAuth(host: ResolvedHost, displayName: string, log: Log, pr
         username,
         prompt: (name: string, instructions: string, _lang: string, prompts: Prompt[], finish: (answers: string[]) => void) => {
           if (prompts.length === 0) return finish([]);
+          if (withdrawn?.aborted) {
+            cancelled = true;
+            return finish([]);
+          }
           prompter
             .keyboardInteractive({
               host: displayName,
@@ -80,7 +85,7 @@ export function createAuth(host: ResolvedHost, displayName: string, log: Log, pr
               name,
               instructions,
               prompts: prompts.map((p) => ({ prompt: p.prompt, echo: p.echo === true })),
-            })
+            }, withdrawn)
             .then((answers) => {
               if (!answers) {
                 cancelled = true;
@@ -102,7 +107,11 @@ export function createAuth(host: ResolvedHost, displayName: string, log: Log, pr
     method: 'password' as const,
     run: async (): Promise<AnyAuthMethod | undefined> => {
       passwordAttempt++;
-      const password = await prompter.password({ host: displayName, user: username, attempt: passwordAttempt });
+      if (withdrawn?.aborted) {
+        cancelled = true;
+        return undefined;
+      }
+      const password = await prompter.password({ host: displayName, user: username, attempt: passwordAttempt }, withdrawn);
       if (password === undefined) {
         cancelled = true;
         return undefined;
@@ -128,7 +137,8 @@ export function createAuth(host: ResolvedHost, displayName: string, log: Log, pr
     let parsed = ssh2().utils.parseKey(data);
     let passphrase: string | undefined;
     for (let attempt = 1; parsed instanceof Error && isEncryptedKeyError(parsed) && attempt <= PASSWORD_PROMPTS; attempt++) {
-      passphrase = await prompter.passphrase({ host: displayName, keyFile: file, attempt });
+      if (withdrawn?.aborted) return undefined;
+      passphrase = await prompter.passphrase({ host: displayName, keyFile: file, attempt }, withdrawn);
       if (passphrase === undefined) {
         log.debug1(`Skipping key ${file}: no passphrase given`);
         skipped.push(`${file} (no passphrase given)`);

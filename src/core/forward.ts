@@ -7,6 +7,7 @@ import { ForwardedConnection } from './connection';
 import { Emitter, type Disposable } from './emitter';
 import { TunnelError } from './errors';
 import { formatForwardFlag } from './forwardSpec';
+import type { Client } from 'ssh2';
 import type { Log } from './log';
 import type { ForwardSnapshot, ForwardSpec, ForwardState } from './model';
 import type { SshSession } from './session';
@@ -47,6 +48,8 @@ export abstract class Forward implements Disposable {
   private closedBytesReceived = 0;
   private totalConnections = 0;
   private startedAt = 0;
+  /** Counts starts, so that an open() outlived by its start (stopped meanwhile) changes nothing. */
+  private starts = 0;
   private sessionHold: Disposable | undefined;
   private sessionSubs: Disposable[] = [];
 
@@ -75,6 +78,7 @@ export abstract class Forward implements Disposable {
   async start(): Promise<void> {
     if (this.active) return;
     this.setState('starting');
+    this.starts++;
     this.lastConnectionError = undefined;
     this.startedAt = Date.now();
     this.sessionHold = this.session.retain();
@@ -136,6 +140,27 @@ export abstract class Forward implements Disposable {
     this.listenAddress = undefined;
     this.listenPort = undefined;
     hold?.dispose();
+  }
+
+  /**
+   * The session's connection, for open(): undefined when the forward must wait for a reconnect
+   * (state set to say why), or when it was stopped while connecting (state left as the stop set
+   * it: the attempt's end is not this forward's news). Throws a failure that will not heal.
+   */
+  protected async connectSession(): Promise<Client | undefined> {
+    const start = this.starts;
+    const current = (): boolean => start === this.starts && this._state === 'starting';
+    try {
+      const client = await this.session.connect();
+      return current() ? client : undefined;
+    } catch (err) {
+      if (!current()) return undefined;
+      const e = err as TunnelError;
+      if (e.fatal) throw e;
+      // The session retries on its own; say why we wait.
+      this.setState('reconnecting', e.message);
+      return undefined;
+    }
   }
 
   /** Binds/requests the listener and connects as needed; throws a TunnelError on failure. */

@@ -15,7 +15,8 @@ function hostLabel(host: string, port: number): string {
 }
 
 /** Resolves to undefined when the key is trusted, or to the error that refuses it. */
-export async function checkHostKey(host: ResolvedHost, key: Buffer, log: Log, prompter: Prompter): Promise<TunnelError | undefined> {
+/** `withdrawn`: aborts when the connection attempt ends; the question is then withdrawn (and the key not accepted). */
+export async function checkHostKey(host: ResolvedHost, key: Buffer, log: Log, prompter: Prompter, withdrawn?: AbortSignal): Promise<TunnelError | undefined> {
   const files = [...host.userKnownHostsFiles, ...host.globalKnownHostsFiles];
   const name = host.hostKeyAlias ?? host.hostName;
   const result = new KnownHosts(files).check(name, host.port, key);
@@ -63,8 +64,8 @@ export async function checkHostKey(host: ResolvedHost, key: Buffer, log: Log, pr
         keyType: result.keyType,
         fingerprint: result.fingerprint,
         knownHostsFile: file,
-      });
-      if (!accepted) {
+      }, withdrawn);
+      if (!accepted || withdrawn?.aborted) {
         return new TunnelError(`Host key verification failed: the ${result.keyType} key ${result.fingerprint} of ${label} was not accepted.`, true, 'HOST_KEY_REJECTED');
       }
       record();

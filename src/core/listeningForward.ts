@@ -58,15 +58,8 @@ export abstract class ListeningForward extends Forward {
     this.listenPort = bound.port;
     this.log.debug1(this.describe(bound.address, bound.port));
     this.log.debug1(`${this.spec.kind === 'dynamic' ? 'Local dynamic forwarding' : 'Local forwarding'} listening on ${bound.address} port ${bound.port}.`);
-    try {
-      await this.session.connect();
-      this.setState('listening');
-    } catch (err) {
-      const e = err as TunnelError;
-      if (e.fatal) throw e;
-      // The session retries on its own; keep the port and say why we wait.
-      this.setState('reconnecting', e.message);
-    }
+    // Waiting for a reconnect, the port stays open.
+    if (await this.connectSession()) this.setState('listening');
   }
 
   protected async close(): Promise<void> {

@@ -118,11 +118,15 @@ export interface HostKeyRequest {
 /**
  * Asks the user. Every method may return `undefined` (cancelled), which aborts that authentication
  * method (or the connection, for host keys). Secrets returned here are never logged.
+ *
+ * `withdrawn` aborts when the answer is no longer wanted: the connection attempt that asked ended
+ * (the tunnel was stopped or the host disconnected, the server hung up, the engine stopped). The
+ * question should then close (or, not shown yet, never show); whatever it returns is ignored.
  */
 export interface Prompter {
-  password(req: PasswordRequest): Promise<string | undefined>;
-  passphrase(req: PassphraseRequest): Promise<string | undefined>;
-  keyboardInteractive(req: KeyboardInteractiveRequest): Promise<string[] | undefined>;
+  password(req: PasswordRequest, withdrawn?: AbortSignal): Promise<string | undefined>;
+  passphrase(req: PassphraseRequest, withdrawn?: AbortSignal): Promise<string | undefined>;
+  keyboardInteractive(req: KeyboardInteractiveRequest, withdrawn?: AbortSignal): Promise<string[] | undefined>;
   /** An unknown host key: accept (and record) it or not. Changed and revoked keys are never asked. */
-  confirmHostKey(req: HostKeyRequest): Promise<boolean>;
+  confirmHostKey(req: HostKeyRequest, withdrawn?: AbortSignal): Promise<boolean>;
 }

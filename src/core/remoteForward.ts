@@ -42,16 +42,8 @@ export class RemoteForward extends Forward {
           'Leave the bind address out (loopback), or confirm you want it reachable from outside (needs GatewayPorts on the server).',
         true, 'NON_LOOPBACK_NOT_CONFIRMED');
     }
-    let client: Client;
-    try {
-      client = await this.session.connect();
-    } catch (err) {
-      const e = err as TunnelError;
-      if (e.fatal) throw e;
-      this.setState('reconnecting', e.message);
-      return;
-    }
-    await this.request(client, false);
+    const client = await this.connectSession();
+    if (client) await this.request(client, false);
   }
 
   /** Asks sshd to listen; on success routes inbound channels to us. */

@@ -43,6 +43,10 @@ interface InboundRoute {
   handler: InboundHandler;
 }
 
+function notWanted(): TunnelError {
+  return new TunnelError('Connection no longer wanted.', false, 'NOT_WANTED');
+}
+
 export class SshSession implements Disposable {
   readonly host: ResolvedHost;
   private readonly opts: SessionOptions;
@@ -58,6 +62,8 @@ export class SshSession implements Disposable {
   private client: Client | undefined;
   private chain: Client[] = [];
   private connecting: Promise<Client> | undefined;
+  /** Aborted when the attempt under way is no longer wanted: it ends, and its open questions close. */
+  private attemptWanted: AbortController | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private holders = 0;
   private disposed = false;
@@ -125,9 +131,11 @@ export class SshSession implements Disposable {
       this.clearRetry();
       const attempt = this.attemptConnection();
       this.connecting = attempt;
+      // An attempt ended by close() is no longer `connecting`: a new one may be under way.
       attempt.then(
-        () => { this.connecting = undefined; },
+        () => { if (this.connecting === attempt) this.connecting = undefined; },
         (err: TunnelError) => {
+          if (this.connecting !== attempt) return;
           this.connecting = undefined;
           this.onAttemptFailed(err);
         },
@@ -187,7 +195,8 @@ export class SshSession implements Disposable {
 
   private onAttemptFailed(err: TunnelError): void {
     if (this.disposed || !this.wanted) {
-      this.setState(err.fatal ? 'error' : 'disconnected', err);
+      // Ended because nothing wants it: disconnected, as asked, with nothing to report.
+      this.setState(err.fatal ? 'error' : 'disconnected', err.code === 'NOT_WANTED' ? undefined : err);
       return;
     }
     if (err.fatal || this.opts.reconnect === false) {
@@ -237,25 +246,29 @@ export class SshSession implements Disposable {
       }
     }
     const chain: Client[] = [];
+    const wanted = new AbortController();
+    this.attemptWanted = wanted;
     try {
       let sock: ClientChannel | undefined;
       for (const hop of hops) {
-        const hopClient = await this.openClient(hop, sock);
+        const hopClient = await this.openClient(hop, wanted.signal, sock);
         chain.push(hopClient);
         const next = hops[chain.length] ?? this.host;
         sock = await this.tunnelThrough(hopClient, hop, next);
       }
-      const client = await this.openClient(this.host, sock);
+      const client = await this.openClient(this.host, wanted.signal, sock);
       if (this.disposed || !this.wanted) {
         client.end();
         chain.forEach((c) => c.end());
-        throw new TunnelError('Connection no longer wanted.', false);
+        throw notWanted();
       }
       this.adopt(client, chain);
       return client;
     } catch (err) {
       chain.forEach((c) => c.end());
       throw err instanceof TunnelError ? err : new TunnelError((err as Error).message, false);
+    } finally {
+      if (this.attemptWanted === wanted) this.attemptWanted = undefined;
     }
   }
 
@@ -312,13 +325,22 @@ export class SshSession implements Disposable {
     });
   }
 
-  /** One SSH connection: TCP (or a jump channel), host key check, authentication. */
-  private openClient(host: ResolvedHost, sock?: ClientChannel): Promise<Client> {
+  /**
+   * One SSH connection: TCP (or a jump channel), host key check, authentication. Ends (and
+   * withdraws any question it has open) when `wanted` aborts.
+   */
+  private openClient(host: ResolvedHost, wanted: AbortSignal, sock?: ClientChannel): Promise<Client> {
     const log = this.log;
     const name = host.alias;
     return new Promise<Client>((resolve, reject) => {
+      if (wanted.aborted) {
+        reject(notWanted());
+        return;
+      }
       const client = new (ssh2().Client)();
-      const auth = createAuth(host, name, log, this.opts.prompter);
+      // Withdraws the user's open questions once this attempt is over, however it ends.
+      const asking = new AbortController();
+      const auth = createAuth(host, name, log, this.opts.prompter, asking.signal);
       let hostKeyError: TunnelError | undefined;
       let acceptedKey: Buffer | undefined;
       let settled = false;
@@ -332,17 +354,28 @@ export class SshSession implements Disposable {
         if (timer) clearTimeout(timer);
         timer = undefined;
       };
+      const onUnwanted = (): void => {
+        fail(notWanted());
+        client.end();
+        client.destroy();
+      };
+      wanted.addEventListener('abort', onUnwanted);
+      const settle = (): void => {
+        settled = true;
+        wanted.removeEventListener('abort', onUnwanted);
+        asking.abort();
+      };
       const fail = (err: TunnelError): void => {
         stopTimer();
         if (settled) return;
-        settled = true;
+        settle();
         reject(err);
       };
 
       client.on('ready', () => {
         stopTimer();
         if (settled) return;
-        settled = true;
+        settle();
         client.setNoDelay(true);
         tcp?.start(client);
         reads?.reuse();
@@ -409,7 +442,7 @@ export class SshSession implements Disposable {
             // The server answered and key exchange is under way: no more connect timeout; the user
             // may take their time over a host key question.
             stopTimer();
-            checkHostKey(host, key, log, this.opts.prompter).then((err) => {
+            checkHostKey(host, key, log, this.opts.prompter, asking.signal).then((err) => {
               hostKeyError = err;
               if (!err) acceptedKey = key;
               verify(!err);
@@ -430,6 +463,12 @@ export class SshSession implements Disposable {
 
   private close(state: SessionState): void {
     this.clearRetry();
+    // Only called when nothing wants the connection any more: an attempt under way ends too
+    // (its open questions close), and the next connect() starts a fresh one.
+    if (this.attemptWanted) {
+      this.attemptWanted.abort();
+      this.connecting = undefined;
+    }
     const client = this.client;
     this.client = undefined;
     client?.end();

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeEngine, eventually } from '../fixtures/engine';
-import { echoThrough, startEchoServer, type TestServer } from '../fixtures/servers';
+import { echoThrough, isListening, startEchoServer, type TestServer } from '../fixtures/servers';
 import { KEY_PASSPHRASE, TEST_PASSWORD, freePort, sshConfigEntryFor, startSshd, type Sshd } from '../fixtures/sshd';
 
 let keySshd: Sshd; // keys, keyboard-interactive (PAM) and password
@@ -111,6 +111,45 @@ describe('authentication', () => {
     }
   });
 
+  test('a password question still open when its tunnel is stopped is withdrawn, and the attempt ends', async () => {
+    const engine = makeEngine(pwSshd, { entry: { identityFile: path.join(pwSshd.dir, 'no-such-key') }, answers: { hold: true } });
+    try {
+      const p = await freePort();
+      void engine.manager.addForward({ id: 'held', host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
+      const asked = await eventually('the password question', () => engine.prompter.calls[0]);
+      assert.equal(asked.kind, 'password');
+      assert.equal(asked.withdrawn?.aborted, false, 'withdrawn before anything happened');
+      const count = (re: RegExp): number => (pwSshd.log().match(re) ?? []).length;
+      const sessions = (): number => count(/Connection from 127\.0\.0\.1/g);
+      const gone = (): number => count(/Disconnected from authenticating user \S+ 127\.0\.0\.1 port \d+ \[preauth\]/g);
+      const opened = sessions();
+      const goneBefore = gone();
+      await engine.manager.stopForward('held');
+      // The question closes, the host shows no error, and sshd sees the connection end.
+      await eventually('the question withdrawn', () => asked.withdrawn?.aborted);
+      assert.equal(engine.manager.forwardSnapshot('held').state, 'stopped');
+      await eventually('the host disconnected', () => engine.manager.snapshot().hosts[0]?.state === 'disconnected');
+      assert.equal(engine.manager.snapshot().hosts[0]?.error, undefined);
+      assert.equal(await isListening(p), false);
+      await eventually('sshd saw the client go', () => gone() === goneBefore + 1);
+      assert.equal(engine.prompter.calls.length, 1, 'asked again after the stop');
+      // Started again: a fresh attempt asks afresh (not the ended one's leftovers).
+      const restarted = engine.manager.startForward('held');
+      const again = await eventually('the second question', () => engine.prompter.calls[1]);
+      assert.equal(again.kind, 'password');
+      assert.equal(again.withdrawn?.aborted, false);
+      assert.equal(sessions(), opened + 1, 'a new connection for the new attempt');
+      await engine.manager.stopForward('held');
+      await eventually('the second question withdrawn', () => again.withdrawn?.aborted);
+      // The start that was waiting for the login ends with the stop, stopped.
+      assert.equal((await restarted).state, 'stopped');
+      // Neither stop showed up as a failure: no error, no reconnect, nothing in the log.
+      assert.doesNotMatch(engine.text(), /no longer wanted|reconnecting to/);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
   test('ssh-agent keys are used first (SSH_AUTH_SOCK / IdentityAgent)', async () => {
     const sock = path.join(keySshd.dir, 'agent.sock');
     const agent: ChildProcess = spawn('/usr/bin/ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
@@ -147,6 +186,28 @@ describe('host keys', () => {
       assert.ok(keySshd.hostKeyFingerprints.includes(asked.req.fingerprint), `${asked.req.fingerprint} is one of the server's`);
       assert.match(fs.readFileSync(knownHosts, 'utf8'), new RegExp(`^\\[127\\.0\\.0\\.1\\]:${keySshd.port} `, 'm'));
       assert.match(engine.text(), /Permanently added '\[127\.0\.0\.1\]:\d+' \(/);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('a host key question still open when the host is disconnected is withdrawn; nothing is recorded', async () => {
+    const engine = makeEngine(keySshd, { entry: { strictHostKeyChecking: 'ask' }, answers: { hold: true } });
+    const knownHosts = path.join(engine.dir, 'known_hosts_held');
+    fs.writeFileSync(knownHosts, '');
+    fs.writeFileSync(path.join(engine.dir, '.ssh', 'config'), fs.readFileSync(engine.configFile, 'utf8').replace(keySshd.knownHostsFile, knownHosts));
+    engine.manager.reloadConfig();
+    try {
+      const connected = engine.manager.connectHost('fixture');
+      const asked = await eventually('the host key question', () => engine.prompter.calls[0]);
+      assert.equal(asked.kind, 'hostKey');
+      await engine.manager.disconnectHost('fixture');
+      await eventually('the question withdrawn', () => asked.withdrawn?.aborted);
+      // The attempt ends (it had no timeout left while the user was asked) and says nothing.
+      assert.equal((await connected).state, 'disconnected');
+      assert.equal(engine.manager.snapshot().hosts[0]?.error, undefined);
+      assert.equal(fs.readFileSync(knownHosts, 'utf8'), '', 'a withdrawn question recorded the key');
+      assert.equal(engine.lines.filter((l) => l.level === 'error').length, 0, engine.text());
     } finally {
       await engine.dispose();
     }
