@@ -38,13 +38,13 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function client(entry: Partial<SshConfigEntry> = {}, prompter = new ScriptedPrompter()): { engine: EngineClient; lines: LogLine[]; log: Log; prompter: ScriptedPrompter } {
+function client(entry: Partial<SshConfigEntry> = {}, prompter = new ScriptedPrompter(), workerPath = WORKER): { engine: EngineClient; lines: LogLine[]; log: Log; prompter: ScriptedPrompter } {
   const configFile = path.join(dir, `config-${Math.random().toString(36).slice(2)}`);
   fs.writeFileSync(configFile, renderSshConfig([sshConfigEntryFor(sshd, 'fixture', { extra: ['IdentityAgent none'], ...entry })]));
   const log = new Log('debug1');
   const lines: LogLine[] = [];
   log.onLine((l) => lines.push(l));
-  const engine = new EngineClient({ log, prompter, configFile, homeDir: dir, reconnect: false, workerPath: WORKER });
+  const engine = new EngineClient({ log, prompter, configFile, homeDir: dir, reconnect: false, workerPath });
   return { engine, lines, log, prompter };
 }
 
@@ -126,6 +126,26 @@ describe('EngineClient (engine in a worker thread)', () => {
       assert.match(fs.readFileSync(knownHosts, 'utf8'), /ssh-ed25519/);
       assert.equal(lines.filter((l) => l.level === 'debug1').length, 0, 'no debug1 lines after the level went to error');
       await engine.disconnectHost('fixture');
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('a question the engine withdraws closes here; the key is not recorded', async () => {
+    const knownHosts = path.join(dir, 'known_hosts_withdrawn');
+    fs.writeFileSync(knownHosts, '');
+    const prompter = new ScriptedPrompter({ hold: true });
+    const { engine } = client({ userKnownHostsFile: knownHosts, strictHostKeyChecking: 'ask' }, prompter);
+    try {
+      const connected = engine.connectHost('fixture');
+      const asked = await eventually('the host key question', () => prompter.calls[0]);
+      assert.equal(asked.kind, 'hostKey');
+      assert.equal(asked.withdrawn?.aborted, false);
+      await engine.disconnectHost('fixture');
+      await eventually('the question withdrawn on this thread', () => asked.withdrawn?.aborted);
+      assert.equal((await connected).state, 'disconnected');
+      assert.equal(fs.readFileSync(knownHosts, 'utf8'), '');
+      assert.equal(prompter.calls.length, 1);
     } finally {
       await engine.dispose();
     }
@@ -265,6 +285,38 @@ describe('EngineClient (engine in a worker thread)', () => {
       await eventually('the bare host connected again', () => bare() === 'connected' && lines.filter((l) => l.startsWith('debug1: Connecting to bare ')).length === 2);
     } finally {
       delete process.env.EXITING_WORKER_ONCE;
+      await engine.dispose();
+    }
+  });
+
+  test('a question open when the engine\'s thread ends is withdrawn; the restarted engine asks again', async () => {
+    process.env.EXITING_WORKER_ONCE = path.join(dir, 'exited-at-prompt');
+    process.env.EXITING_WORKER_AT = 'prompt';
+    const knownHosts = path.join(dir, 'known_hosts_restart');
+    fs.writeFileSync(knownHosts, '');
+    const prompter = new ScriptedPrompter({ hold: true });
+    const { engine, lines } = client({ userKnownHostsFile: knownHosts, strictHostKeyChecking: 'ask' }, prompter, EXITING_WORKER);
+    try {
+      const p = await freePort();
+      // Its host key question ends the first engine; the reply never comes.
+      const added = engine.addForward({ id: 'asked', host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
+      await assert.rejects(added, (e: unknown) => e instanceof TunnelError && e.code === 'ENGINE_RESTARTED');
+      const first = await eventually('the first question', () => prompter.calls[0]);
+      await eventually('the first question withdrawn', () => first.withdrawn?.aborted);
+      assert.ok(lines.some((l) => l.text.startsWith('The tunnel engine exited (code 70); its tunnels were closed.')), 'no restart in the log');
+      // The new engine has the tunnel (it was starting) and asks once more, for good this time.
+      const second = await eventually('the restarted engine\'s question', () => prompter.calls[1]);
+      assert.equal(second.kind, 'hostKey');
+      assert.equal(second.withdrawn?.aborted, false);
+      assert.equal(prompter.calls.length, 2);
+      assert.equal(engine.forwardSnapshot('asked').state, 'starting');
+      // Disposing withdraws it too: nothing is left asking.
+      await engine.dispose();
+      assert.equal(second.withdrawn?.aborted, true);
+      assert.equal(fs.readFileSync(knownHosts, 'utf8'), '');
+    } finally {
+      delete process.env.EXITING_WORKER_ONCE;
+      delete process.env.EXITING_WORKER_AT;
       await engine.dispose();
     }
   });

@@ -68,6 +68,8 @@ export class EngineClient implements Engine, Disposable {
   private fromWorker: ManagerSnapshot = { hosts: [] };
   private seq = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** The worker's open questions to the Prompter, by the worker's prompt id. */
+  private readonly prompts = new Map<number, AbortController>();
   private sentOptions = '';
   private dead: Error | undefined;
   private disposed = false;
@@ -161,6 +163,8 @@ export class EngineClient implements Engine, Disposable {
     const count = allForwards(before.hosts).length;
     this.opts.log.error(`The tunnel engine ${what}; its tunnels were closed. Starting it again with ${count === 1 ? 'its tunnel' : `its ${count} tunnels`}.`);
     this.rejectPending(new TunnelError(`The tunnel engine ${what} before answering; it is being started again: try again.`, true, 'ENGINE_RESTARTED'));
+    // Its questions die with it (the restarted engine asks again if it needs to).
+    this.withdrawPrompts();
     this.worker = undefined;
     this.readyPromise = undefined;
     this.generation++;
@@ -268,17 +272,37 @@ export class EngineClient implements Engine, Disposable {
         for (const line of msg.lines) this.opts.log.write(line.level, line.text.replace(LOG_PREFIX, ''));
         return;
       case 'prompt': {
-        const prompter = this.opts.prompter as unknown as Record<string, (req: unknown) => Promise<unknown>>;
+        const prompter = this.opts.prompter as unknown as Record<string, (req: unknown, withdrawn: AbortSignal) => Promise<unknown>>;
+        const withdrawn = new AbortController();
+        this.prompts.set(msg.id, withdrawn);
+        // A withdrawn question's answer goes nowhere: the worker (or the attempt) asking is gone.
+        const answer = (a: ToWorker & { type: 'answer' }): void => {
+          if (this.prompts.get(msg.id) !== withdrawn) return;
+          this.prompts.delete(msg.id);
+          this.post(a);
+        };
         Promise.resolve()
-          .then(() => prompter[msg.kind]!.call(this.opts.prompter, msg.request))
+          .then(() => prompter[msg.kind]!.call(this.opts.prompter, msg.request, withdrawn.signal))
           .then(
-            (value) => this.post({ type: 'answer', id: msg.id, value }),
-            (err: Error) => this.post({ type: 'answer', id: msg.id, error: err?.message ?? String(err) }),
+            (value) => answer({ type: 'answer', id: msg.id, value }),
+            (err: Error) => answer({ type: 'answer', id: msg.id, error: err?.message ?? String(err) }),
           );
         return;
       }
+      case 'withdrawPrompt':
+        this.withdrawPrompts(msg.id);
+        return;
       case 'ready':
         return;
+    }
+  }
+
+  /** Closes the question the worker asked under `id`, or (no id: the worker is gone) every one. */
+  private withdrawPrompts(id?: number): void {
+    for (const [k, c] of [...this.prompts]) {
+      if (id !== undefined && k !== id) continue;
+      this.prompts.delete(k);
+      c.abort();
     }
   }
 
@@ -294,6 +318,7 @@ export class EngineClient implements Engine, Disposable {
     this.restoring = undefined;
     this.opts.log.error(err.message);
     this.rejectPending(err);
+    this.withdrawPrompts();
     // Nothing runs any more: the tree and status bar must not go on showing tunnels as up.
     const shown = { state: 'error', error: err.message } as const;
     this.showAll(this.last, () => shown, () => shown);
@@ -403,6 +428,7 @@ export class EngineClient implements Engine, Disposable {
     }
     this.logLevelFollower.dispose();
     this.changeEmitter.dispose();
+    this.withdrawPrompts();
     await this.worker?.terminate();
   }
 }

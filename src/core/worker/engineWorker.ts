@@ -67,16 +67,28 @@ export function startEngineWorker(port: Port, init: WorkerInit, onDisposed?: () 
 
   let nextPrompt = 1;
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  const ask = <T>(kind: PromptKind, request: unknown): Promise<T> => new Promise<T>((resolve, reject) => {
+  /** Asks on the client's side; withdrawn, the question closes there and `unanswered` is the answer. */
+  const ask = <T>(kind: PromptKind, request: unknown, withdrawn: AbortSignal | undefined, unanswered: T): Promise<T> => new Promise<T>((resolve, reject) => {
+    if (withdrawn?.aborted) return resolve(unanswered);
     const id = nextPrompt++;
-    waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    const onWithdrawn = (): void => {
+      if (!waiting.delete(id)) return;
+      out.post({ type: 'withdrawPrompt', id });
+      resolve(unanswered);
+    };
+    withdrawn?.addEventListener('abort', onWithdrawn);
+    const done = (): void => withdrawn?.removeEventListener('abort', onWithdrawn);
+    waiting.set(id, {
+      resolve: (v) => { done(); resolve(v as T); },
+      reject: (e) => { done(); reject(e); },
+    });
     out.post({ type: 'prompt', id, kind, request });
   });
   const prompter: Prompter = {
-    password: (req) => ask('password', req),
-    passphrase: (req) => ask('passphrase', req),
-    keyboardInteractive: (req) => ask('keyboardInteractive', req),
-    confirmHostKey: (req) => ask('confirmHostKey', req),
+    password: (req, withdrawn) => ask('password', req, withdrawn, undefined),
+    passphrase: (req, withdrawn) => ask('passphrase', req, withdrawn, undefined),
+    keyboardInteractive: (req, withdrawn) => ask('keyboardInteractive', req, withdrawn, undefined),
+    confirmHostKey: (req, withdrawn) => ask('confirmHostKey', req, withdrawn, false),
   };
 
   // One options object for the manager's whole life: updates are assigned into it, as the

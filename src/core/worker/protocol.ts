@@ -41,4 +41,6 @@ export type FromWorker =
   | { type: 'change'; snapshot: ManagerSnapshot }
   /** Log lines in the order they were logged (batched: see LogBatcher). */
   | { type: 'log'; lines: LogLine[] }
-  | { type: 'prompt'; id: number; kind: PromptKind; request: unknown };
+  | { type: 'prompt'; id: number; kind: PromptKind; request: unknown }
+  /** The answer to that prompt is no longer wanted (its connection attempt ended): close it. */
+  | { type: 'withdrawPrompt'; id: number };
