@@ -3,7 +3,9 @@
  * in input boxes, unknown host keys in a modal dialog. Questions are asked one at a time (a second
  * input box would close the first). Passwords are remembered in SecretStorage only when the user
  * turns on "remember" (key per user@host:port); a remembered password is offered once per
- * connection attempt and, when refused, forgotten and asked for again.
+ * connection attempt and, when refused, forgotten and asked for again. A question the engine
+ * withdraws (its connection attempt ended) closes; one still waiting its turn is never shown. The
+ * host-key dialog is modal and VS Code cannot close it: withdrawn, its answer is ignored.
  */
 import vscode = require('vscode');
 import type {
@@ -43,29 +45,29 @@ export class VsCodePrompter implements Prompter {
     this.kbdAttempts.delete(alias);
   }
 
-  password(req: PasswordRequest): Promise<string | undefined> {
-    return this.serial(() => this.askPassword(req.host, req.user, req.attempt, `${req.user}@${req.host}'s password:`));
+  password(req: PasswordRequest, withdrawn?: AbortSignal): Promise<string | undefined> {
+    return this.serial(withdrawn, undefined, () => this.askPassword(req.host, req.user, req.attempt, `${req.user}@${req.host}'s password:`, withdrawn));
   }
 
-  passphrase(req: PassphraseRequest): Promise<string | undefined> {
-    return this.serial(async () => {
+  passphrase(req: PassphraseRequest, withdrawn?: AbortSignal): Promise<string | undefined> {
+    return this.serial(withdrawn, undefined, async () => {
       const answer = await this.inputBox({
         title: `SSH key passphrase — ${req.host}`,
         prompt: `${req.attempt > 1 ? 'Bad passphrase, try again. ' : ''}Enter passphrase for key '${req.keyFile}':`,
         password: true,
-      });
+      }, withdrawn);
       return answer?.value;
     });
   }
 
-  keyboardInteractive(req: KeyboardInteractiveRequest): Promise<string[] | undefined> {
-    return this.serial(async () => {
+  keyboardInteractive(req: KeyboardInteractiveRequest, withdrawn?: AbortSignal): Promise<string[] | undefined> {
+    return this.serial(withdrawn, undefined, async () => {
       const only = req.prompts.length === 1 ? req.prompts[0] : undefined;
       if (only && !only.echo && /password/i.test(only.prompt)) {
         // PAM's "Password:" round: treat it like password authentication (remember, retry).
         const attempt = (this.kbdAttempts.get(req.host) ?? 0) + 1;
         this.kbdAttempts.set(req.host, attempt);
-        const pw = await this.askPassword(req.host, req.user, attempt, `${req.user}@${req.host}: ${only.prompt}`);
+        const pw = await this.askPassword(req.host, req.user, attempt, `${req.user}@${req.host}: ${only.prompt}`, withdrawn);
         return pw === undefined ? undefined : [pw];
       }
       const answers: string[] = [];
@@ -74,7 +76,7 @@ export class VsCodePrompter implements Prompter {
           title: `${req.name || 'Keyboard-interactive authentication'} — ${req.user}@${req.host}`,
           prompt: [req.instructions, p.prompt].filter(Boolean).join(' — '),
           password: !p.echo,
-        });
+        }, withdrawn);
         if (!answer) return undefined;
         answers.push(answer.value);
       }
@@ -82,8 +84,8 @@ export class VsCodePrompter implements Prompter {
     });
   }
 
-  confirmHostKey(req: HostKeyRequest): Promise<boolean> {
-    return this.serial(async () => {
+  confirmHostKey(req: HostKeyRequest, withdrawn?: AbortSignal): Promise<boolean> {
+    return this.serial(withdrawn, false, async () => {
       const where = req.port === 22 ? req.host : `[${req.host}]:${req.port}`;
       const choice = await vscode.window.showWarningMessage(
         `The authenticity of host '${where}' can't be established.`,
@@ -111,7 +113,7 @@ export class VsCodePrompter implements Prompter {
     return `sshTunnels.password:${user}@${target}`;
   }
 
-  private async askPassword(alias: string, user: string, attempt: number, prompt: string): Promise<string | undefined> {
+  private async askPassword(alias: string, user: string, attempt: number, prompt: string, withdrawn?: AbortSignal): Promise<string | undefined> {
     const key = this.secretKey(alias, user);
     const stored = await this.secrets.get(key);
     if (stored !== undefined && attempt <= 1) return stored;
@@ -123,20 +125,23 @@ export class VsCodePrompter implements Prompter {
         : `${attempt > 1 ? 'Permission denied, please try again. ' : ''}${prompt}`,
       password: true,
       rememberable: true,
-    });
+    }, withdrawn);
     if (answer?.remember) await this.secrets.store(key, answer.value);
     return answer?.value;
   }
 
-  /** Runs one question after the other. */
-  private serial<T>(ask: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(ask, ask);
+  /** Runs one question after the other; one withdrawn before its turn answers `unanswered`. */
+  private serial<T>(withdrawn: AbortSignal | undefined, unanswered: T, ask: () => Promise<T>): Promise<T> {
+    const turn = (): Promise<T> => (withdrawn?.aborted ? Promise.resolve(unanswered) : ask());
+    const next = this.queue.then(turn, turn);
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private inputBox(opts: BoxOptions): Promise<Answer | undefined> {
+  /** An input box; closed (answering undefined) when `withdrawn` aborts. */
+  private inputBox(opts: BoxOptions, withdrawn?: AbortSignal): Promise<Answer | undefined> {
     return new Promise((resolve) => {
+      if (withdrawn?.aborted) return resolve(undefined);
       const box = vscode.window.createInputBox();
       let remember = false;
       const rememberButton = (): vscode.QuickInputButton => remember
@@ -154,8 +159,11 @@ export class VsCodePrompter implements Prompter {
         done = true;
         resolve(answer);
         subs.forEach((s) => s.dispose());
+        withdrawn?.removeEventListener('abort', onWithdrawn);
         box.dispose();
       };
+      const onWithdrawn = (): void => finish(undefined);
+      withdrawn?.addEventListener('abort', onWithdrawn);
       const subs = [
         box.onDidTriggerButton(() => {
           remember = !remember;

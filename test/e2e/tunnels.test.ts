@@ -511,6 +511,28 @@ describe('SSH Tunnels in a browser-driven VS Code, against real sshds', { skip: 
     assert.ok(!(await channelLog()).includes(WRONG_PASSWORD), 'the typed password shows up in the log channel');
   });
 
+  uiTest('a password box closes by itself when its tunnel is stopped while it asks', 90_000, async () => {
+    const s = session();
+    const qi = s.quickInput;
+    const label = flag('L', pwPort, echo!.port);
+    const failed = (): number => sshdB!.log().match(/Failed password for /g)?.length ?? 0;
+    const failedBefore = failed();
+    const shownBefore = await s.notifications();
+    await s.clickTreeItemAction(label, 'Start Tunnel');
+    await qi.waitForTitle('SSH password', 30_000);
+    await treeItem(label, (i) => i.actions.join() === 'Stop Tunnel', 'the starting state', 10_000);
+    await s.clickTreeItemAction(label, 'Stop Tunnel');
+    // The question is withdrawn: the box goes away without being answered or cancelled.
+    await qi.waitForClosed(10_000);
+    await treeItem(label, (i) => i.icon === 'circle-outline', 'the stopped state', 10_000);
+    assert.equal(isBound(pwPort), false);
+    await sleep(1000);
+    assert.equal(await qi.isOpen(), false, 'a password box came back after the stop');
+    assert.equal(failed(), failedBefore, 'a password was sent after the stop');
+    const errors = (await s.notifications()).filter((n) => !shownBefore.includes(n) && /pwhost|cancelled|no longer wanted/i.test(n));
+    assert.deepEqual(errors, [], 'the stop was reported as a failure');
+  });
+
   uiTest('an unknown host key: a modal shows the SHA256 fingerprint; accepting connects and records the key', 90_000, async () => {
     const s = session();
     const counts = await statusCounts();
