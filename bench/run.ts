@@ -4,7 +4,7 @@
  * writes bench/results/latest.json. It reports; it never fails on a number.
  *
  * Env: BENCH_QUICK=1 (small sizes, 2 rounds), BENCH_ROUNDS, BENCH_BULK_MB, BENCH_ONLY=static,bulk,
- * short,concurrent (sections), BENCH_CIPHERS=aes128-gcm@openssh.com,... , BENCH_WORKER=0 (skip the
+ * short,concurrent,vscode (sections), BENCH_CIPHERS=aes128-gcm@openssh.com,... , BENCH_WORKER=0 (skip the
  * engine-in-a-worker variant), BENCH_PROFILE=1 (engine host runs with --cpu-prof into
  * bench/results/profiles), BENCH_OUT=path.json, BENCH_PREVIOUS=path.json (the run to compare with;
  * default: what BENCH_OUT held before, kept as <name>.previous.json; empty: no comparison).
@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { startSshd, freePort, type Sshd } from '../test/fixtures/sshd';
 import { EngineForwarder, OpenSshForwarder, SSH_PATH, killAllNow, startDevice, type ForwardSet } from './lib/forwarders';
 import { measureActivation } from './lib/activation';
+import { PHASES, measureExtensionHost, type ExtensionHostResult } from './lib/extensionHost';
 import { CODE_SERVER_VERSION } from '../test/e2e/harness';
 import { bulk, concurrentEcho, firstByte, shortConnections, startBulkServer, startEchoServer, startGreetingServer, type Target, type Via } from './lib/load';
 import { busyPercent, cpuOf, listenOverflows, loadAverage, machineTicks, procCpu, procMem, resetPeak } from './lib/proc';
@@ -40,7 +41,9 @@ const SETTLE_MS = 10_000;
 /** monitorEventLoopDelay's sampling interval; its percentiles include this interval. */
 const ELD_RESOLUTION_MS = 1;
 const CIPHERS = (env.BENCH_CIPHERS ?? 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com').split(',').filter(Boolean);
-const SECTIONS = new Set((env.BENCH_ONLY ?? 'static,bulk,short,concurrent').split(',').map((s) => s.trim()));
+const SECTIONS = new Set((env.BENCH_ONLY ?? 'static,bulk,short,concurrent,vscode').split(',').map((s) => s.trim()));
+/** Bulk size of the real-VS-Code section (its transfers share the box with VS Code and Chromium). */
+const VSCODE_BULK_BYTES = Math.min(BULK_BYTES, 256 * MiB);
 const WITH_WORKER = env.BENCH_WORKER !== '0';
 const PROFILE = env.BENCH_PROFILE === '1';
 /** Only scenarios whose key (e.g. `bulk | ours | aes128-gcm | -L | to`) matches this regular expression. */
@@ -209,6 +212,7 @@ const results = {
   bulk: {} as Record<string, BulkRun[]>,
   short: {} as Record<string, Array<{ perSecond: number; p50: number; p99: number; max: number; slow: number; failures: number; connections: number; mainBusy?: number; fwdMsPerConn?: number; sshdMsPerConn?: number }>>,
   firstByte: {} as Record<string, Array<{ p50: number; p99: number; max: number; slow: number; n: number }>>,
+  vscode: undefined as ExtensionHostResult | undefined,
   concurrent: {} as Record<string, Array<{ seconds: number; failures: number; reasons?: Record<string, number>; echoed: number; rssFresh?: number; rssBefore: number; peak: number; rssAfter: number; cpu?: BurstCpu; retransmits?: BurstRetransmits }>>,
 };
 
@@ -683,6 +687,25 @@ function report(): string {
     out.push('');
   }
 
+  if (SECTIONS.has('vscode') && results.vscode) {
+    const v = results.vscode;
+    out.push(`### VS Code itself while SSH Tunnels forwards (code-server ${CODE_SERVER_VERSION}, ${REPS} rounds)`, '');
+    out.push(`The extension as shipped (engine in its worker; the log channel at VS Code's default level, so each connection writes its debug1 lines to the SSH Tunnels output channel) with two -L tunnels from the \`sshTunnels.tunnels\` setting, ${shortName(CIPHERS[0]!)}; the SSH Tunnels view open, its tree listing live connections. Extension host: a probe extension in the same extension host samples that thread's event-loop delay (1 ms resolution) and utilization. Workbench: long tasks (≥ 50 ms) on the renderer's main thread (PerformanceObserver in the page). Bulk: ${VSCODE_BULK_BYTES / MiB} MiB; short: ≤ ${SHORT_MAX} connections or ${SHORT_MS / 1000} s.`, '');
+    if (v.error) out.push(`Not (fully) measured: ${v.error}`, '');
+    out.push('Each phase ran once through SSH Tunnels\' tunnels and once through OpenSSH\'s `ssh -L` to the same targets in the same VS Code (SSH Tunnels idle then): the OpenSSH figures are what this VS Code does anyway on this box while the same traffic runs.', '');
+    out.push('CPU-s: during the phase (from /proc, 10 ms ticks), of the extension host process (its thread, SSH Tunnels\' engine worker, other extensions), code-server\'s other processes (the server relays what the extension host sends to the page), and Chromium (the page).', '');
+    out.push('| phase | through | what moved | extension host ELD p50 / p99 / max ms | extension host busy % | workbench long tasks / total ms / longest ms | CPU-s extension host / code-server / Chromium |', '|---|---|---|---|---|---|---|');
+    for (const name of [...PHASES.filter((p) => !p.startsWith('1000')), `${BURST} concurrent -L`]) {
+      for (const [through, list] of [['SSH Tunnels', v.phases[name]], ['OpenSSH ssh -L', v.openssh[name]]] as const) {
+        if (!list?.length) continue;
+        const f = (k: keyof (typeof list)[number]): Summary => summarize(list.map((r) => r[k]));
+        const moved = name === 'idle' ? '–' : name.startsWith('bulk') ? `${cell(f('work'))} MB/s` : name.startsWith('short') ? `${cell(f('work'))} conn/s` : `all echoed after ${cell(f('work'))} s`;
+        out.push(`| ${name} | ${name === 'idle' ? '(nothing)' : through} | ${moved} | ${num(f('p50').median)} / ${cell(f('p99'))} / ${num(f('max').median)} | ${cell(f('busy'))} | ${num(f('longTasks').median)} / ${num(f('longTaskMs').median)} / ${num(f('longestTaskMs').median)} | ${num(f('cpuExtHost').median)} / ${num(f('cpuServer').median)} / ${num(f('cpuBrowser').median)} |`);
+      }
+    }
+    out.push('');
+  }
+
   if (COMPARE.length || env.BENCH_DUMP === '1') {
     out.push('### Every measurement (median (min–max))', '');
     out.push('| scenario | MB/s or conn/s or s | fwd CPU-s/GB | p99 ms (short) / ELD p99 (bulk) |', '|---|---|---|---|');
@@ -788,6 +811,25 @@ async function main(): Promise<void> {
     }
     if (SECTIONS.has('concurrent')) await sectionConcurrent(fx);
     if (SECTIONS.has('static')) await sectionStatic(fx);
+    if (SECTIONS.has('vscode')) {
+      log('vscode: the extension host and the workbench in a real VS Code while SSH Tunnels forwards');
+      if (PROFILE) fs.mkdirSync(path.join(OUT_DIR, 'profiles'), { recursive: true });
+      results.vscode = await measureExtensionHost({
+        repo: path.resolve(__dirname, '..', '..'),
+        configFile: fx.configFile,
+        host: hostFor(CIPHERS[0]!),
+        bulkTarget: fx.bulk,
+        echoTarget: fx.echo,
+        rounds: REPS,
+        bulkBytes: VSCODE_BULK_BYTES,
+        shortMax: SHORT_MAX,
+        shortMs: SHORT_MS,
+        burst: BURST,
+        profileDir: PROFILE ? path.join(OUT_DIR, 'profiles') : undefined,
+        log,
+      });
+      if (results.vscode.error) log(`vscode: ${results.vscode.error}`);
+    }
   } finally {
     await stopAll();
     await fx.bulk.close();

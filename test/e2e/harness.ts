@@ -275,6 +275,8 @@ export interface StartVsCodeOptions {
    * A .vsix `extensionDir` is always installed as a vsix.
    */
   install?: 'auto' | 'vsix' | 'copy';
+  /** More folder extensions to install beside it (copied, as in 'copy' mode), e.g. a measuring probe. */
+  alsoInstall?: string[];
   /** Top-level names not copied in 'copy' mode. Default DEFAULT_COPY_EXCLUDE. */
   copyExclude?: string[];
   /** Budget for start-up (install + code-server + browser + workbench). Default 120 s. */
@@ -538,6 +540,7 @@ export async function startVsCode(opts: StartVsCodeOptions): Promise<VsCodeSessi
       installMode = 'vsix';
       installNote = `vsix: packaged ${vsix}; ${installVsix(vsix, userDataDir, extensionsDir, configFile, env)}`;
     }
+    for (const dir of opts.alsoInstall ?? []) copyExtension(dir, extensionsDir, DEFAULT_COPY_EXCLUDE);
 
     // 2. start code-server in its own process group, on a port the OS picks
     server = spawn(
