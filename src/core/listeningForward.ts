@@ -5,6 +5,7 @@
  */
 import net = require('node:net');
 import { ForwardedConnection } from './connection';
+import { ConnectionLines } from './connectionLines';
 import { TunnelError, describeListenError, describeOpenFailure } from './errors';
 import { Forward } from './forward';
 import { bindsNonLoopback, effectiveBindAddress, formatForwardFlag } from './forwardSpec';
@@ -27,6 +28,7 @@ export interface Destination {
 
 export abstract class ListeningForward extends Forward {
   private server: net.Server | undefined;
+  private readonly lines = new ConnectionLines(this.log, () => `Port ${this.listenPort}`);
 
   /** Where a new connection goes (for -D after the SOCKS handshake); undefined drops it. */
   protected abstract destinationFor(socket: net.Socket): Promise<Destination | undefined>;
@@ -63,6 +65,7 @@ export abstract class ListeningForward extends Forward {
   }
 
   protected async close(): Promise<void> {
+    this.lines.dispose();
     const server = this.server;
     this.server = undefined;
     if (!server) return;
@@ -99,8 +102,10 @@ export abstract class ListeningForward extends Forward {
       return;
     }
     const channel = this.session.nextChannelId();
-    this.log.debug1(`Connection to port ${this.listenPort} forwarding to ${dest.host} port ${dest.port} requested.`);
-    this.log.debug1(`channel ${channel}: new [direct-tcpip] connect from ${originAddress} port ${originPort}`);
+    if (this.lines.admit()) {
+      this.log.debug1(`Connection to port ${this.listenPort} forwarding to ${dest.host} port ${dest.port} requested.`);
+      this.log.debug1(`channel ${channel}: new [direct-tcpip] connect from ${originAddress} port ${originPort}`);
+    }
     client.forwardOut(originAddress, originPort, dest.host, dest.port, (err, stream) => {
       if (err) {
         const e = describeOpenFailure(err, this.host, dest.host, dest.port);

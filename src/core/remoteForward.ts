@@ -8,6 +8,7 @@ import net = require('node:net');
 import { ReusedReads } from './reusedReads';
 import type { ClientChannel, Client, TcpConnectionDetails } from 'ssh2';
 import { ForwardedConnection } from './connection';
+import { ConnectionLines } from './connectionLines';
 import type { Disposable } from './emitter';
 import { TunnelError, describeRemoteBindFailure } from './errors';
 import { Forward } from './forward';
@@ -23,6 +24,7 @@ export class RemoteForward extends Forward {
   private route: Disposable | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private retries = 0;
+  private readonly lines = new ConnectionLines(this.log, () => `Remote port ${this.listenPort} on ${this.host}`);
 
   /** What OpenSSH sends as the bind address: "localhost" by default, "" for every interface. */
   private get requestAddress(): string {
@@ -104,6 +106,7 @@ export class RemoteForward extends Forward {
 
   protected async close(): Promise<void> {
     this.clearRetry();
+    this.lines.dispose();
     this.route?.dispose();
     this.route = undefined;
     const client = this.session.ready;
@@ -122,7 +125,7 @@ export class RemoteForward extends Forward {
 
   private inbound(details: TcpConnectionDetails, accept: () => ClientChannel, reject: () => void): void {
     const channel = this.session.nextChannelId();
-    this.log.debug1(`channel ${channel}: new [forwarded-tcpip] connect from ${details.srcIP} port ${details.srcPort}`);
+    if (this.lines.admit()) this.log.debug1(`channel ${channel}: new [forwarded-tcpip] connect from ${details.srcIP} port ${details.srcPort}`);
     if (this.spec.targetHost === undefined) {
       void this.inboundSocks(details, accept());
       return;

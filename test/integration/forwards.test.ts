@@ -172,6 +172,41 @@ describe('-L local forward', () => {
     }
   });
 
+  test('a burst of connections logs the first 50 a second one by one and counts the rest; at Debug every one', async () => {
+    const p = await port();
+    const snap = await engine.manager.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
+    assert.equal(snap.state, 'listening', snap.error);
+    const opened = new RegExp(`^debug1: Connection to port ${p} forwarding to 127\\.0\\.0\\.1 port ${echo.port} requested\\.$`);
+    const summary = new RegExp(`^debug1: Port ${p}: (\\d+) more connections? in the last 1\\.0 s, not logged one by one \\(only the first 50 are; the log level Debug logs every connection\\)\\.$`);
+    const since = (mark: number) => engine.lines.slice(mark).map((l) => l.text);
+    try {
+      // VS Code's default (Info) is debug1.
+      engine.log.level = 'debug1';
+      let mark = engine.lines.length;
+      const n = 200;
+      await Promise.all(Array.from({ length: n }, (_, i) => echoThrough(p, Buffer.from(`b${i}`))));
+      const counted = await eventually('every connection either logged or counted', () => {
+        const lines = since(mark);
+        const logged = lines.filter((t) => opened.test(t)).length;
+        const skipped = lines.map((t) => summary.exec(t)).reduce((sum, m) => sum + (m ? Number(m[1]) : 0), 0);
+        return logged + skipped === n ? { logged, skipped, lines } : undefined;
+      });
+      assert.ok(counted.skipped > 0, 'no connection was counted instead of logged');
+      assert.ok(counted.logged >= 50, `only ${counted.logged} logged one by one`);
+      assert.equal(counted.lines.filter((t) => /^debug1: channel \d+: new \[direct-tcpip\] connect from 127\.0\.0\.1 port \d+$/.test(t)).length, counted.logged);
+      // At Debug (debug2) every connection has its lines, and nothing is summarized.
+      engine.log.level = 'debug2';
+      mark = engine.lines.length;
+      await Promise.all(Array.from({ length: 80 }, (_, i) => echoThrough(p, Buffer.from(`d${i}`))));
+      await eventually('all 80 logged', () => since(mark).filter((t) => opened.test(t)).length === 80);
+      await new Promise((r) => setTimeout(r, 1200));
+      assert.deepEqual(since(mark).filter((t) => summary.test(t)), []);
+    } finally {
+      engine.log.level = 'debug2';
+      await engine.manager.removeForward(snap.id);
+    }
+  });
+
   test('the same forward twice is rejected with a message', async () => {
     const p = await port();
     await engine.manager.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}`, start: false });
