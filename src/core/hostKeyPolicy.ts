@@ -14,8 +14,10 @@ function hostLabel(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
 
-/** Resolves to undefined when the key is trusted, or to the error that refuses it. */
-/** `withdrawn`: aborts when the connection attempt ends; the question is then withdrawn (and the key not accepted). */
+/**
+ * Resolves to undefined when the key is trusted, or to the error that refuses it. `withdrawn`
+ * aborts when the connection attempt ends: the question is then withdrawn and the key not accepted.
+ */
 export async function checkHostKey(host: ResolvedHost, key: Buffer, log: Log, prompter: Prompter, withdrawn?: AbortSignal): Promise<TunnelError | undefined> {
   const files = [...host.userKnownHostsFiles, ...host.globalKnownHostsFiles];
   const name = host.hostKeyAlias ?? host.hostName;
