@@ -229,6 +229,29 @@ describe('-R remote forward', () => {
     assert.match(engine.text(), new RegExp(`Remote connections from localhost:${p} forwarded to local address 127\\.0\\.0\\.1:${echo.port}`));
   });
 
+  test('a burst through -R logs the first 50 connections one by one; stopping says how many more came', async () => {
+    const p = await port();
+    const snap = await engine.manager.addForward({ host: 'fixture', spec: `-R ${p}:127.0.0.1:${echo.port}` });
+    assert.equal(snap.state, 'listening', snap.error);
+    const opened = /^debug1: channel \d+: new \[forwarded-tcpip\] connect from 127\.0\.0\.1 port \d+$/;
+    const summary = new RegExp(`^debug1: Remote port ${p} on fixture: (\\d+) more connections? in the last 1\\.0 s, not logged one by one \\(only the first 50 are; the log level Debug logs every connection\\)\\.$`);
+    const mark = engine.lines.length;
+    engine.log.level = 'debug1';
+    try {
+      const n = 100;
+      await Promise.all(Array.from({ length: n }, (_, i) => echoThrough(p, Buffer.from(`r${i}`))));
+    } finally {
+      // Stopping says the count at once, without waiting for the second to end.
+      await engine.manager.removeForward(snap.id);
+      engine.log.level = 'debug2';
+    }
+    const lines = engine.lines.slice(mark).map((l) => l.text);
+    const logged = lines.filter((t) => opened.test(t)).length;
+    const skipped = lines.map((t) => summary.exec(t)).reduce((sum, m) => sum + (m ? Number(m[1]) : 0), 0);
+    assert.equal(logged + skipped, 100, `${logged} logged + ${skipped} counted`);
+    assert.ok(skipped > 0, 'no connection was counted instead of logged');
+  });
+
   test('port 0: the server allocates a port, it is reported and routed', async () => {
     const http = await startHttpServer('hello through -R');
     try {
