@@ -194,7 +194,7 @@ export interface ExtensionHostOptions {
   shortMax: number;
   shortMs: number;
   burst: number;
-  /** Write each phase's CPU profile of the extension host thread here. */
+  /** Write each phase's CPU profiles here: the extension host's thread and its worker threads (the engine). */
   profileDir?: string;
   log: (m: string) => void;
 }
