@@ -33,7 +33,7 @@ const engine = await esbuild.build({ ...shipped, entryPoints: engineEntries, out
 
 // Bench scripts: plain node, not part of what ships.
 await esbuild.build({
-  entryPoints: { run: 'bench/run.ts', engineHost: 'bench/engineHost.ts', compare: 'bench/compare.ts', extensionLoad: 'bench/extensionLoad.ts', nodeEcho: 'bench/nodeEcho.ts', readBuffer: 'bench/readBuffer.ts' },
+  entryPoints: { run: 'bench/run.ts', engineHost: 'bench/engineHost.ts', compare: 'bench/compare.ts', extensionLoad: 'bench/extensionLoad.ts', nodeEcho: 'bench/nodeEcho.ts', readBuffer: 'bench/readBuffer.ts', cipherThreads: 'bench/cipherThreads.ts' },
   bundle: true,
   platform: 'node',
   target: 'node20',
