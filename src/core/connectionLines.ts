@@ -43,8 +43,10 @@ export class ConnectionLines {
       return true;
     }
     this.skipped++;
-    this.timer ??= setTimeout(() => this.summarize(), this.windowStart + this.windowMs - now);
-    this.timer.unref?.();
+    if (!this.timer) {
+      this.timer = setTimeout(() => this.summarize(), this.windowStart + this.windowMs - now);
+      this.timer.unref();
+    }
     return false;
   }
 
