@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { startSshd, freePort, type Sshd } from '../test/fixtures/sshd';
 import { EngineForwarder, OpenSshForwarder, SSH_PATH, killAllNow, startDevice, type ForwardSet } from './lib/forwarders';
 import { measureActivation } from './lib/activation';
-import { PHASES, measureExtensionHost, type ExtensionHostResult } from './lib/extensionHost';
+import { measureExtensionHost, phases, type ExtensionHostResult } from './lib/extensionHost';
 import { CODE_SERVER_VERSION } from '../test/e2e/harness';
 import { bulk, concurrentEcho, firstByte, shortConnections, startBulkServer, startEchoServer, startGreetingServer, type Target, type Via } from './lib/load';
 import { busyPercent, cpuOf, listenOverflows, loadAverage, machineTicks, procCpu, procMem, resetPeak } from './lib/proc';
@@ -695,7 +695,7 @@ function report(): string {
     out.push('Each phase ran once through SSH Tunnels\' tunnels and once through OpenSSH\'s `ssh -L` to the same targets in the same VS Code (SSH Tunnels idle then): the OpenSSH figures are what this VS Code does anyway on this box while the same traffic runs.', '');
     out.push('CPU-s: during the phase (from /proc, 10 ms ticks), of the extension host process (its thread, SSH Tunnels\' engine worker, other extensions), code-server\'s other processes (the server relays what the extension host sends to the page), and Chromium (the page).', '');
     out.push('| phase | through | what moved | extension host ELD p50 / p99 / max ms | extension host busy % | workbench long tasks / total ms / longest ms | CPU-s extension host / code-server / Chromium |', '|---|---|---|---|---|---|---|');
-    for (const name of [...PHASES.filter((p) => !p.startsWith('1000')), `${BURST} concurrent -L`]) {
+    for (const name of phases(BURST)) {
       for (const [through, list] of [['SSH Tunnels', v.phases[name]], ['OpenSSH ssh -L', v.openssh[name]]] as const) {
         if (!list?.length) continue;
         const f = (k: keyof (typeof list)[number]): Summary => summarize(list.map((r) => r[k]));

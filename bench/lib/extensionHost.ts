@@ -57,7 +57,9 @@ export interface ExtensionHostResult {
   vscode?: string;
 }
 
-export const PHASES = ['idle', 'bulk -L to', 'bulk -L from', 'short -L, 1 lane', 'short -L, 8 lanes', '1000 concurrent -L'] as const;
+const burstPhase = (burst: number): string => `${burst} concurrent -L`;
+/** The phases in the order they run (the burst's name carries its size). */
+export const phases = (burst: number): string[] => ['idle', 'bulk -L to', 'bulk -L from', 'short -L, 1 lane', 'short -L, 8 lanes', burstPhase(burst)];
 
 const PROBE_JS = `const fs = require('fs');
 const http = require('http');
@@ -305,7 +307,7 @@ export async function measureExtensionHost(o: ExtensionHostOptions): Promise<Ext
           return { work: s.perSecond, seconds: s.seconds };
         });
       }
-      await both(`${o.burst} concurrent -L`, async (via) => {
+      await both(burstPhase(o.burst), async (via) => {
         const b = await concurrentEcho(via.echo, o.burst);
         return { work: b.seconds, seconds: b.seconds };
       });
