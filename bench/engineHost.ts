@@ -53,7 +53,8 @@ async function handle(req: Req): Promise<unknown> {
       let readyMs: number;
       if (req.mode === 'worker') {
         // The extension constructs the client at activation; the worker starts with the first tunnel.
-        const client = new engine.EngineClient!({ ...options, workerPath: process.env.BENCH_ENGINE_WORKER! });
+        const workerOptions = req.workerOptions as ConstructorParameters<NonNullable<typeof engine.EngineClient>>[0]['workerOptions'];
+        const client = new engine.EngineClient!({ ...options, workerPath: process.env.BENCH_ENGINE_WORKER!, ...(workerOptions ? { workerOptions } : {}) });
         constructMs = performance.now() - t0;
         await client.start();
         readyMs = performance.now() - t0;

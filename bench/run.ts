@@ -6,7 +6,8 @@
  * Env: BENCH_QUICK=1 (small sizes, 2 rounds), BENCH_ROUNDS, BENCH_BULK_MB, BENCH_ONLY=static,bulk,
  * short,concurrent,vscode (sections), BENCH_CIPHERS=aes128-gcm@openssh.com,... , BENCH_WORKER=0 (skip the
  * engine-in-a-worker variant), BENCH_PROFILE=1 (engine host runs with --cpu-prof into
- * bench/results/profiles), BENCH_OUT=path.json, BENCH_PREVIOUS=path.json (the run to compare with;
+ * bench/results/profiles), BENCH_VSCODE_SETTINGS={"setting": value} (more VS Code settings for the
+ * vscode section), BENCH_WORKER_VARIANTS (below), BENCH_OUT=path.json, BENCH_PREVIOUS=path.json (the run to compare with;
  * default: what BENCH_OUT held before, kept as <name>.previous.json; empty: no comparison).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -19,7 +20,7 @@ import { measureActivation } from './lib/activation';
 import { measureExtensionHost, phases, type ExtensionHostResult } from './lib/extensionHost';
 import { CODE_SERVER_VERSION } from '../test/e2e/harness';
 import { bulk, concurrentEcho, firstByte, shortConnections, startBulkServer, startEchoServer, startGreetingServer, type Target, type Via } from './lib/load';
-import { busyPercent, cpuOf, listenOverflows, loadAverage, machineTicks, procCpu, procMem, resetPeak } from './lib/proc';
+import { busyPercent, cpuOf, listenOverflows, loadAverage, machineTicks, procCpu, procMem, procMinorFaults, resetPeak } from './lib/proc';
 import { MiB, cell, median, num, ratio, summarize, type Summary } from './lib/stats';
 import { renderComparison, type BenchResults } from './lib/compare';
 
@@ -52,6 +53,14 @@ const FILTER = env.BENCH_FILTER ? new RegExp(env.BENCH_FILTER) : undefined;
 const COMPARE = (env.BENCH_COMPARE ?? '').split(',').filter(Boolean).map((x, i) => {
   const [name, file] = x.includes('=') ? x.split('=') as [string, string] : [String.fromCharCode(98 + i), x];
   return { name: `ours-${name}`, file };
+});
+/**
+ * More engine-in-a-worker forwarders, each with its own Worker options (same-run A/B of
+ * resourceLimits): `name=<WorkerOptions JSON>;...` → forwarders `ours-worker-name`.
+ */
+const WORKER_VARIANTS = (env.BENCH_WORKER_VARIANTS ?? '').split(';').filter(Boolean).map((x) => {
+  const i = x.indexOf('=');
+  return { name: `ours-worker-${x.slice(0, i)}`, workerOptions: JSON.parse(x.slice(i + 1)) as Record<string, unknown> };
 });
 const OUT_DIR = path.resolve(__dirname, '..', '..', 'bench', 'results');
 const OUT_FILE = env.BENCH_OUT ?? path.join(OUT_DIR, 'latest.json');
@@ -176,7 +185,7 @@ async function startOpenSsh(fx: Fixture, ciphers: string[], kinds?: Array<keyof 
   return { name: 'openssh', label: 'OpenSSH ssh', pidFor: (c) => f.pidFor(hostFor(c)), ports, stop: () => f.stop() };
 }
 
-async function startEngine(fx: Fixture, name: string, mode: 'thread' | 'worker', ciphers: string[], kinds?: Array<keyof Ports>, bundle?: string): Promise<Fwd> {
+async function startEngine(fx: Fixture, name: string, mode: 'thread' | 'worker', ciphers: string[], kinds?: Array<keyof Ports>, bundle?: string, workerOptions?: Record<string, unknown>): Promise<Fwd> {
   const { ports, sets } = await forwardSets(fx, ciphers, kinds);
   const execArgv: string[] = [];
   if (PROFILE) {
@@ -184,7 +193,7 @@ async function startEngine(fx: Fixture, name: string, mode: 'thread' | 'worker',
     fs.mkdirSync(dir, { recursive: true });
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`);
   }
-  const e = await EngineForwarder.start({ name, configFile: fx.configFile, homeDir: fx.home, mode, execArgv, bundle });
+  const e = await EngineForwarder.start({ name, configFile: fx.configFile, homeDir: fx.home, mode, execArgv, bundle, workerOptions });
   try {
     await e.addForwards(sets);
   } catch (err) {
@@ -203,7 +212,8 @@ function viaFor(fx: Fixture, p: Ports, kind: Kind, what: 'bulk' | 'echo'): Via {
 
 // ------------------------------------------------------------------------------------ results
 
-interface BulkRun { mbps: number; seconds: number; fwdCpuPerGB: number; sshdCpuPerGB: number; busy: number; eld?: Eld }
+/** fwdFaultsPerMB: the forwarder process's minor page faults per MiB moved (pages the allocator hands back and takes again). */
+interface BulkRun { mbps: number; seconds: number; fwdCpuPerGB: number; sshdCpuPerGB: number; busy: number; fwdFaultsPerMB?: number; eld?: Eld }
 interface Eld { p50: number; p99: number; max: number; mean: number; count: number }
 
 const results = {
@@ -369,7 +379,7 @@ async function sectionBulk(fx: Fixture, fwds: Fwd[]): Promise<void> {
       for (const dir of ['to', 'from'] as Dir[]) {
         for (const fwd of fwds) {
           if (!fwd.ports.has(cipher)) continue;
-          if (fwd.name === 'ours-worker' && kind === 'D') continue; // the worker variant: -L/-R only
+          if (fwd.name.startsWith('ours-worker') && kind === 'D') continue; // the worker variants: -L/-R only
           if (FILTER && !FILTER.test(key('bulk', fwd.name, shortName(cipher), `-${kind}`, dir))) continue;
           scenarios.push({ fwd, cipher, kind, dir });
         }
@@ -385,13 +395,15 @@ async function sectionBulk(fx: Fixture, fwds: Fwd[]): Promise<void> {
     const eldHost = s.fwd.engine ?? fwds.find((f) => f.name === 'ours')?.engine;
     if (eldHost) await eldHost.call('eldStart', { resolution: ELD_RESOLUTION_MS });
     const cpu = cpuCounter(fx, pid);
+    const f0 = procMinorFaults(pid);
     const m0 = machineTicks();
     const r = await bulk(via, s.dir, bytes);
     const m1 = machineTicks();
     const used = cpu();
+    const faults = procMinorFaults(pid) - f0;
     const eld = eldHost ? await eldHost.call('eldStop') as Eld : undefined;
     const gb = bytes / 1e9;
-    return { mbps: r.mbps, seconds: r.seconds, fwdCpuPerGB: used.forwarder / gb, sshdCpuPerGB: used.sshd / gb, busy: busyPercent(m0, m1, CPUS), eld };
+    return { mbps: r.mbps, seconds: r.seconds, fwdCpuPerGB: used.forwarder / gb, sshdCpuPerGB: used.sshd / gb, busy: busyPercent(m0, m1, CPUS), fwdFaultsPerMB: faults / (bytes / MiB), eld };
   };
   log(`bulk: warm-up (${scenarios.length} scenarios × ${WARMUP_BYTES / MiB} MiB)`);
   for (const s of scenarios) {
@@ -603,7 +615,7 @@ function report(): string {
         }
       }
     }
-    const worker = Object.keys(results.bulk).filter((k) => k.startsWith('bulk | ours-worker'));
+    const worker = Object.keys(results.bulk).filter((k) => k.startsWith('bulk | ours-worker |'));
     if (worker.length) {
       out.push('', '### Engine on the extension host thread vs in a worker thread', '');
       out.push('Main-thread event-loop delay of the host process while a bulk transfer runs (the extension host\'s responsiveness), and the throughput each way.', '');
@@ -694,23 +706,24 @@ function report(): string {
     if (v.error) out.push(`Not (fully) measured: ${v.error}`, '');
     out.push('Each phase ran once through SSH Tunnels\' tunnels and once through OpenSSH\'s `ssh -L` to the same targets in the same VS Code (SSH Tunnels idle then): the OpenSSH figures are what this VS Code does anyway on this box while the same traffic runs.', '');
     out.push('CPU-s: during the phase (from /proc, 10 ms ticks), of the extension host process (its thread, SSH Tunnels\' engine worker, other extensions), code-server\'s other processes (the server relays what the extension host sends to the page), and Chromium (the page).', '');
-    out.push('| phase | through | what moved | extension host ELD p50 / p99 / max ms | extension host busy % | workbench long tasks / total ms / longest ms | CPU-s extension host / code-server / Chromium |', '|---|---|---|---|---|---|---|');
+    out.push('Minor page faults: of the extension host process during the phase. VS Code\'s port finder (remote extension hosts, `remote.autoForwardPortsSource` "process") forks that process every 2-3 s, and after each fork every page it writes faults once (copy-on-write).', '');
+    out.push('| phase | through | what moved | extension host ELD p50 / p99 / max ms | extension host busy % | workbench long tasks / total ms / longest ms | CPU-s extension host / code-server / Chromium | extension host minor faults |', '|---|---|---|---|---|---|---|---|');
     for (const name of phases(BURST)) {
       for (const [through, list] of [['SSH Tunnels', v.phases[name]], ['OpenSSH ssh -L', v.openssh[name]]] as const) {
         if (!list?.length) continue;
         const f = (k: keyof (typeof list)[number]): Summary => summarize(list.map((r) => r[k]));
         const moved = name === 'idle' ? '–' : name.startsWith('bulk') ? `${cell(f('work'))} MB/s` : name.startsWith('short') ? `${cell(f('work'))} conn/s` : `all echoed after ${cell(f('work'))} s`;
-        out.push(`| ${name} | ${name === 'idle' ? '(nothing)' : through} | ${moved} | ${num(f('p50').median)} / ${cell(f('p99'))} / ${num(f('max').median)} | ${cell(f('busy'))} | ${num(f('longTasks').median)} / ${num(f('longTaskMs').median)} / ${num(f('longestTaskMs').median)} | ${num(f('cpuExtHost').median)} / ${num(f('cpuServer').median)} / ${num(f('cpuBrowser').median)} |`);
+        out.push(`| ${name} | ${name === 'idle' ? '(nothing)' : through} | ${moved} | ${num(f('p50').median)} / ${cell(f('p99'))} / ${num(f('max').median)} | ${cell(f('busy'))} | ${num(f('longTasks').median)} / ${num(f('longTaskMs').median)} / ${num(f('longestTaskMs').median)} | ${num(f('cpuExtHost').median)} / ${num(f('cpuServer').median)} / ${num(f('cpuBrowser').median)} | ${num(f('faultsExtHost').median)} |`);
       }
     }
     out.push('');
   }
 
-  if (COMPARE.length || env.BENCH_DUMP === '1') {
+  if (COMPARE.length || WORKER_VARIANTS.length || env.BENCH_DUMP === '1') {
     out.push('### Every measurement (median (min–max))', '');
-    out.push('| scenario | MB/s or conn/s or s | fwd CPU-s/GB | p99 ms (short) / ELD p99 (bulk) |', '|---|---|---|---|');
-    for (const k of Object.keys(results.bulk).sort()) out.push(`| ${k} | ${cell(s(k, 'mbps'))} | ${cell(s(k, 'fwdCpuPerGB'))} | ${cell(eldSummary(k, 'p99'))} |`);
-    for (const k of Object.keys(results.short).sort()) out.push(`| ${k} | ${cell(s(k, 'perSecond'))} | | ${cell(s(k, 'p99'))} |`);
+    out.push('| scenario | MB/s or conn/s or s | fwd CPU-s/GB | p99 ms (short) / ELD p99 (bulk) | fwd minor faults per MiB |', '|---|---|---|---|---|');
+    for (const k of Object.keys(results.bulk).sort()) out.push(`| ${k} | ${cell(s(k, 'mbps'))} | ${cell(s(k, 'fwdCpuPerGB'))} | ${cell(eldSummary(k, 'p99'))} | ${cell(s(k, 'fwdFaultsPerMB'))} |`);
+    for (const k of Object.keys(results.short).sort()) out.push(`| ${k} | ${cell(s(k, 'perSecond'))} | | ${cell(s(k, 'p99'))} | |`);
     out.push('');
   }
 
@@ -801,9 +814,11 @@ async function main(): Promise<void> {
         fwds.push(b);
       }
       if (WITH_WORKER && fs.existsSync(path.join(__dirname, 'engineWorker.js'))) {
-        const w = await startEngine(fx, 'ours-worker', 'worker', [CIPHERS[0]!], ['lBulk', 'lEcho', 'lGreet', 'rBulk', 'rEcho']);
-        list.push(w);
-        fwds.push(w);
+        for (const v of [{ name: 'ours-worker', workerOptions: undefined }, ...WORKER_VARIANTS]) {
+          const w = await startEngine(fx, v.name, 'worker', [CIPHERS[0]!], ['lBulk', 'lEcho', 'lGreet', 'rBulk', 'rEcho'], undefined, v.workerOptions);
+          list.push(w);
+          fwds.push(w);
+        }
       }
       if (SECTIONS.has('bulk')) await sectionBulk(fx, list);
       if (SECTIONS.has('short')) await sectionShort(fx, list);
@@ -826,6 +841,7 @@ async function main(): Promise<void> {
         shortMs: SHORT_MS,
         burst: BURST,
         profileDir: PROFILE ? path.join(OUT_DIR, 'profiles') : undefined,
+        settings: env.BENCH_VSCODE_SETTINGS ? JSON.parse(env.BENCH_VSCODE_SETTINGS) as Record<string, unknown> : undefined,
         log,
       });
       if (results.vscode.error) log(`vscode: ${results.vscode.error}`);

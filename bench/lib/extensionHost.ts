@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { e2eInstall, missingPrerequisites, startVsCode, type VsCodeSession } from '../../test/e2e/harness';
 import { freePort } from '../../test/fixtures/sshd';
 import { OpenSshForwarder } from './forwarders';
-import { cpuOf, pidsByCmdline } from './proc';
+import { cpuOf, pidsByCmdline, procMinorFaults } from './proc';
 import { bulk, concurrentEcho, shortConnections, type Target, type Via } from './load';
 
 export interface PhaseSample {
@@ -42,6 +42,8 @@ export interface PhaseSample {
   cpuExtHost: number;
   cpuServer: number;
   cpuBrowser: number;
+  /** Minor page faults of the extension host process during the phase (all its threads). */
+  faultsExtHost: number;
   /** What the phase moved: MB/s for bulk, connections/s for short, seconds for the burst. */
   work: number;
   seconds: number;
@@ -198,6 +200,11 @@ export interface ExtensionHostOptions {
   burst: number;
   /** Write each phase's CPU profiles here: the extension host's thread and its worker threads (the engine). */
   profileDir?: string;
+  /**
+   * More VS Code user settings (BENCH_VSCODE_SETTINGS), e.g. `{"remote.autoForwardPortsSource":
+   * "output"}`: VS Code's port finder otherwise forks the extension host every 2-3 s.
+   */
+  settings?: Record<string, unknown>;
   log: (m: string) => void;
 }
 
@@ -229,6 +236,7 @@ export async function measureExtensionHost(o: ExtensionHostOptions): Promise<Ext
       alsoInstall: [probeExtension(path.join(tmp, 'probe'))],
       env: { HOME: home, BENCH_PROBE_PORT: String(probePort), ...(o.profileDir ? { BENCH_PROBE_PROFILE: o.profileDir } : {}) },
       settings: {
+        ...o.settings,
         'sshTunnels.tunnels': [
           { host: o.host, spec: `-L 127.0.0.1:${bulkPort}:127.0.0.1:${o.bulkTarget.port}`, autoStart: true },
           { host: o.host, spec: `-L 127.0.0.1:${echoPort}:127.0.0.1:${o.echoTarget.port}`, autoStart: true },
@@ -261,16 +269,19 @@ export async function measureExtensionHost(o: ExtensionHostOptions): Promise<Ext
     const phase = async (into: Record<string, PhaseSample[]>, name: string, run: () => Promise<{ work: number; seconds: number }>): Promise<void> => {
       await session.page.evaluate(LONG_TASKS_TAKE);
       const g = groups();
+      const faults = (): number => g.ext.reduce((n, pid) => n + (procMinorFaults(pid) || 0), 0);
       const cpu0 = [cpuOf(g.ext), cpuOf(g.server), cpuOf(g.browser)];
+      const faults0 = faults();
       await get(probePort, 'start');
       const done = await run();
       const cpu1 = [cpuOf(g.ext), cpuOf(g.server), cpuOf(g.browser)];
+      const faultsExtHost = faults() - faults0;
       const p = await get(probePort, `stop?name=${encodeURIComponent(name)}`);
       const tasks = (await session.page.evaluate(LONG_TASKS_TAKE)) as number[];
       (into[name] ??= []).push({
         p50: p.p50!, p99: p.p99!, max: p.max!, busy: p.busy!,
         longTasks: tasks.length, longTaskMs: tasks.reduce((a, b) => a + b, 0), longestTaskMs: Math.max(0, ...tasks),
-        cpuExtHost: cpu1[0]! - cpu0[0]!, cpuServer: cpu1[1]! - cpu0[1]!, cpuBrowser: cpu1[2]! - cpu0[2]!,
+        cpuExtHost: cpu1[0]! - cpu0[0]!, cpuServer: cpu1[1]! - cpu0[1]!, cpuBrowser: cpu1[2]! - cpu0[2]!, faultsExtHost,
         work: done.work, seconds: done.seconds,
       });
     };

@@ -128,6 +128,8 @@ export interface EngineHostOptions {
   logLevel?: string;
   /** Another engine bundle to load instead of out/bench/engine.js (A/B comparisons). */
   bundle?: string;
+  /** 'worker' mode: options for the engine's Worker instead of EngineClient's own (A/B of resourceLimits). */
+  workerOptions?: Record<string, unknown>;
 }
 
 /** The bundled engine in its own node process (standing in for the extension host). */
@@ -171,7 +173,7 @@ export class EngineForwarder implements Forwarder {
       child.once('exit', (code) => reject(new Error(`engine host exited (${code}) before it was ready`)));
     });
     const f = new EngineForwarder(child, opts.name);
-    f.initInfo = await f.call('init', { configFile: opts.configFile, homeDir: opts.homeDir, mode: opts.mode ?? 'thread', logLevel: opts.logLevel }) as EngineForwarder['initInfo'];
+    f.initInfo = await f.call('init', { configFile: opts.configFile, homeDir: opts.homeDir, mode: opts.mode ?? 'thread', logLevel: opts.logLevel, workerOptions: opts.workerOptions }) as EngineForwarder['initInfo'];
     return f;
   }
 
