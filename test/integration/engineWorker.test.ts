@@ -1,11 +1,13 @@
 /**
- * EngineClient: the engine in a worker thread behind TunnelManager's surface, against a real sshd.
+ * EngineClient: the engine in a child process (as the extension runs it) and in a worker thread,
+ * behind TunnelManager's surface, against a real sshd.
  * Bytes flow, snapshots and change events come back, errors keep their TunnelError code, prompts and
  * log lines reach this thread, and dispose ends everything.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +16,7 @@ import { TunnelError } from '../../src/core/errors';
 import { Log, type LogLine } from '../../src/core/log';
 import { allForwards, type ManagerSnapshot } from '../../src/core/model';
 import { EngineClient, MAX_RESTARTS } from '../../src/core/worker/engineClient';
+import type { Isolation } from '../../src/core/worker/engineRunner';
 import { eventually, ScriptedPrompter } from '../fixtures/engine';
 import { echoThrough, isListening, sha256, startEchoServer, type TestServer } from '../fixtures/servers';
 import { freePort, renderSshConfig, sshConfigEntryFor, startSshd, type SshConfigEntry, type Sshd } from '../fixtures/sshd';
@@ -21,8 +24,31 @@ import { freePort, renderSshConfig, sshConfigEntryFor, startSshd, type SshConfig
 const WORKER = path.join(__dirname, '..', '..', 'src', 'core', 'worker', 'workerMain.js');
 const CRASHING_WORKER = path.join(__dirname, '..', 'fixtures', 'crashingWorker.js');
 const EXITING_WORKER = path.join(__dirname, '..', 'fixtures', 'exitingWorker.js');
+const ENGINE_OWNER = path.join(__dirname, '..', 'fixtures', 'engineOwner.js');
+
+/** Processes whose parent is `pid` (from /proc), and whether a process still runs (a zombie does not). */
+function childrenOf(pid: number): number[] {
+  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+    } catch {
+      return false;
+    }
+  });
+}
+function runs(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 let sshd: Sshd;
+/** Where the clients of the suite running now start their engine. */
+let isolation: Isolation = 'process';
 let echo: TestServer;
 let dir: string;
 
@@ -44,7 +70,7 @@ function client(entry: Partial<SshConfigEntry> = {}, prompter = new ScriptedProm
   const log = new Log('debug1');
   const lines: LogLine[] = [];
   log.onLine((l) => lines.push(l));
-  const engine = new EngineClient({ log, prompter, configFile, homeDir: dir, reconnect: false, workerPath });
+  const engine = new EngineClient({ log, prompter, configFile, homeDir: dir, reconnect: false, workerPath, isolation });
   return { engine, lines, log, prompter };
 }
 
@@ -55,11 +81,13 @@ function clientOn(workerPath: string, name: string, aliases = ['fixture']): { en
   log.onLine((l) => lines.push(l.text));
   const configFile = path.join(dir, `config-${name}`);
   fs.writeFileSync(configFile, renderSshConfig(aliases.map((alias) => sshConfigEntryFor(sshd, alias, { extra: ['IdentityAgent none'] }))));
-  const engine = new EngineClient({ log, prompter: new ScriptedPrompter(), configFile, homeDir: dir, reconnect: false, workerPath });
+  const engine = new EngineClient({ log, prompter: new ScriptedPrompter(), configFile, homeDir: dir, reconnect: false, workerPath, isolation });
   return { engine, lines };
 }
 
-describe('EngineClient (engine in a worker thread)', () => {
+for (const where of ['process', 'worker'] as const) describe(`EngineClient (engine in a ${where === 'process' ? 'child process' : 'worker thread'})`, () => {
+  before(() => { isolation = where; });
+
   test('-L through the worker: bytes intact, snapshots, change events, labels, log lines', async () => {
     const { engine, lines } = client();
     try {
@@ -231,7 +259,7 @@ describe('EngineClient (engine in a worker thread)', () => {
 
   test('when the engine\'s thread ends, it is started again with the same tunnels', async () => {
     // Only the first worker exits; the one started after it runs normally.
-    process.env.EXITING_WORKER_ONCE = path.join(dir, 'exited-once');
+    process.env.EXITING_WORKER_ONCE = path.join(dir, `exited-once-${where}`);
     const { engine, lines } = clientOn(EXITING_WORKER, 'restart');
     try {
       const idle = await freePort();
@@ -273,7 +301,7 @@ describe('EngineClient (engine in a worker thread)', () => {
   });
 
   test('a host that was connected without a tunnel is connected again after a restart', async () => {
-    process.env.EXITING_WORKER_ONCE = path.join(dir, 'exited-once-bare');
+    process.env.EXITING_WORKER_ONCE = path.join(dir, `exited-once-bare-${where}`);
     const { engine, lines } = clientOn(EXITING_WORKER, 'bare-host', ['fixture', 'bare']);
     try {
       assert.equal((await engine.connectHost('bare')).state, 'connected');
@@ -290,9 +318,9 @@ describe('EngineClient (engine in a worker thread)', () => {
   });
 
   test('a question open when the engine\'s thread ends is withdrawn; the restarted engine asks again', async () => {
-    process.env.EXITING_WORKER_ONCE = path.join(dir, 'exited-at-prompt');
+    process.env.EXITING_WORKER_ONCE = path.join(dir, `exited-at-prompt-${where}`);
     process.env.EXITING_WORKER_AT = 'prompt';
-    const knownHosts = path.join(dir, 'known_hosts_restart');
+    const knownHosts = path.join(dir, `known_hosts_restart-${where}`);
     fs.writeFileSync(knownHosts, '');
     const prompter = new ScriptedPrompter({ hold: true });
     const { engine, lines } = client({ userKnownHostsFile: knownHosts, strictHostKeyChecking: 'ask' }, prompter, EXITING_WORKER);
@@ -389,13 +417,45 @@ describe('EngineClient (engine in a worker thread)', () => {
     assert.equal(engine.started, false);
   });
 
-  test('dispose stops the forwards and the worker; later calls are refused', async () => {
-    const { engine } = client();
+  test('dispose stops the forwards and the worker, its last log lines arrive; later calls are refused', async () => {
+    const { engine, lines } = client();
     const p = await freePort();
     await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
     assert.equal(await isListening(p), true);
     await engine.dispose();
     assert.equal(await isListening(p), false);
+    // What the engine logged while stopping (not lost with the channel it closes).
+    assert.ok(lines.some((l) => /^Transferred: sent \d+, received \d+ bytes/.test(l.text)), JSON.stringify(lines.slice(-5).map((l) => l.text)));
     await assert.rejects(engine.addForward({ host: 'fixture', spec: `-L ${await freePort()}:127.0.0.1:${echo.port}` }));
+  });
+});
+
+describe('the engine process and the extension host', () => {
+  test('an engine process ends with the process that started it, even one killed outright', async () => {
+    const configFile = path.join(dir, 'config-owner');
+    fs.writeFileSync(configFile, renderSshConfig([sshConfigEntryFor(sshd, 'fixture', { extra: ['IdentityAgent none'] })]));
+    const p = await freePort();
+    const owner = spawn(process.execPath, [ENGINE_OWNER, configFile, `-L ${p}:127.0.0.1:${echo.port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let engines: number[] = [];
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        owner.stdout!.on('data', (d: Buffer) => { out += String(d); if (out.includes('\n')) resolve(out.split('\n')[0]!); });
+        owner.on('exit', (code) => reject(new Error(`the owner exited (${code}) before its tunnel was up: ${out}`)));
+      });
+      const started = JSON.parse(line) as { state: string; error?: string; pid: number };
+      assert.equal(started.state, 'listening', started.error);
+      engines = childrenOf(owner.pid!);
+      assert.equal(engines.length, 1, 'one engine process, a child of its owner');
+      const data = randomBytes(64 * 1024);
+      assert.equal(sha256(await echoThrough(p, data)), sha256(data));
+      // What happens to an extension host that crashes or is killed: no chance to dispose anything.
+      owner.kill('SIGKILL');
+      await eventually('the engine process gone', () => !runs(engines[0]!));
+      assert.equal(await isListening(p), false, 'its forward no longer listens');
+    } finally {
+      owner.kill('SIGKILL');
+      for (const pid of engines) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    }
   });
 });

@@ -1,27 +1,29 @@
 /**
- * TunnelManager's surface, with the engine running in a worker thread: every byte a forward moves
- * (and ssh2's pure-JS crypto for it) costs time on the worker's thread instead of the extension
- * host's. Commands are posted to the worker; snapshots come back on every change and with every
- * reply, so the synchronous reads (`snapshot()`, `forwardSnapshot()`) answer from a cache that is
- * never older than the last reply. Config reads (`configuredHosts()`, `resolveHost()`, ...) are
- * answered on this thread from the same ssh config. Log lines and prompts come back to the
- * caller's Log and Prompter.
+ * TunnelManager's surface, with the engine running outside the extension host's thread — in a
+ * child process of its own by default, or in a worker thread (engineRunner.ts says why a process):
+ * every byte a forward moves (and ssh2's pure-JS crypto for it) costs time there instead of on the
+ * extension host's thread. Commands are posted to the engine; snapshots come back on every change
+ * and with every reply, so the synchronous reads (`snapshot()`, `forwardSnapshot()`) answer from a
+ * cache that is never older than the last reply. Config reads (`configuredHosts()`,
+ * `resolveHost()`, ...) are answered on this thread from the same ssh config. Log lines and
+ * prompts come back to the caller's Log and Prompter.
  *
- * The worker starts with the first command that needs the engine (a tunnel added or a host
- * connected), not with the client: until then nothing runs, the snapshot is the empty one a fresh
- * TunnelManager gives, and VS Code's startup does not pay for loading the engine (~40 ms of CPU
- * and ~10 MB for a worker) in a window where no tunnel is used.
+ * The engine starts with the first command that needs it (a tunnel added or a host connected),
+ * not with the client: until then nothing runs, the snapshot is the empty one a fresh
+ * TunnelManager gives, and VS Code's startup does not pay for loading the engine in a window where
+ * no tunnel is used.
  *
- * The worker logs an exception nothing caught and carries on. If its thread ends anyway (out of
- * memory, process.exit in a dependency), its tunnels are gone: the client says so in the log, starts
- * a new worker and adds the same tunnels to it (see ended()); a crash loop stops after
- * MAX_RESTARTS, with every tunnel showing the error.
+ * The engine logs an exception nothing caught and carries on. If it ends anyway (out of memory,
+ * process.exit in a dependency, killed), its tunnels are gone: the client says so in the log,
+ * starts a new engine and adds the same tunnels to it (see ended()); a crash loop stops after
+ * MAX_RESTARTS, with every tunnel showing the error. An engine process exits by itself when its
+ * client goes away (clientChannel.ts).
  *
  * Wiring (extension): bundle src/core/worker/workerMain.ts as a second esbuild entry point
  * (dist/engineWorker.js) and construct `new EngineClient({ ...managerOptions, workerPath:
  * path.join(__dirname, 'engineWorker.js') })` where the extension now constructs TunnelManager.
  */
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import type { WorkerOptions } from 'node:worker_threads';
 import { Emitter, type Disposable } from '../emitter';
 import { TunnelError } from '../errors';
 import { allForwards, isActive, type ForwardSnapshot, type HostSnapshot, type ManagerSnapshot, type Prompter } from '../model';
@@ -30,16 +32,19 @@ import type { Engine } from '../engine';
 import { resolveHostSettings } from '../hostSettings';
 // Types only: the engine itself (TunnelManager, ssh2) is loaded by the worker, not on this thread.
 import type { AddForwardRequest, EngineSettings, ManagerOptions } from '../tunnelManager';
+import { startEngineRunner, type EngineRunner, type Isolation } from './engineRunner';
 import type { CommandName, FromWorker, PlainManagerOptions, SerializedError, ToWorker, WorkerInit } from './protocol';
 
 export interface EngineClientOptions extends ManagerOptions {
-  /** The engine worker script: src/core/worker/workerMain.ts, bundled (or compiled). */
+  /** The engine script: src/core/worker/workerMain.ts, bundled (or compiled). */
   workerPath: string;
-  /** More options for the Worker (execArgv, resourceLimits, ...). */
+  /** Where the engine runs: a child process of its own (default) or a worker thread of this process (engineRunner.ts). */
+  isolation?: Isolation;
+  /** With isolation 'worker': more options for the Worker (resourceLimits, ...). */
   workerOptions?: WorkerOptions;
 }
 
-const CLIENT_ONLY = new Set(['log', 'prompter', 'workerPath', 'workerOptions']);
+const CLIENT_ONLY = new Set(['log', 'prompter', 'workerPath', 'isolation', 'workerOptions']);
 
 /**
  * An engine whose thread ended after it had started is started again with its tunnels, up to
@@ -60,7 +65,7 @@ function toError(e: SerializedError): Error {
 
 export class EngineClient implements Engine, Disposable {
   private readonly opts: EngineClientOptions;
-  private worker: Worker | undefined;
+  private worker: EngineRunner | undefined;
   /** Answers config questions on this thread; read on the first question, not at construction. */
   private configCache: SshConfig | undefined;
   private last: ManagerSnapshot = { hosts: [] };
@@ -111,14 +116,14 @@ export class EngineClient implements Engine, Disposable {
     const options = this.plainOptions();
     this.sentOptions = JSON.stringify(options);
     const init: WorkerInit = { options, logLevel: this.opts.log.level };
-    const worker = new Worker(this.opts.workerPath, { ...this.opts.workerOptions, workerData: init });
-    this.worker = worker;
+    const engine = startEngineRunner(this.opts.isolation ?? 'process', this.opts.workerPath, init, this.opts.workerOptions);
+    this.worker = engine;
     let readyResolve!: () => void;
     let readyReject!: (e: Error) => void;
     this.readyPromise = new Promise<void>((res, rej) => { readyResolve = res; readyReject = rej; });
     this.readyPromise.catch(() => undefined);
     let ready = false;
-    worker.on('message', (msg: FromWorker) => {
+    engine.onMessage((msg: FromWorker) => {
       if (msg.type === 'ready') {
         ready = true;
         this.last = this.withRestoring(this.fromWorker = msg.snapshot);
@@ -127,16 +132,15 @@ export class EngineClient implements Engine, Disposable {
         this.onMessage(msg);
       }
     });
-    // The worker logs an uncaught exception and carries on (runEngineWorker); what still ends it
-    // (out of memory, process.exit in a dependency) comes as 'error' and/or 'exit'. 'error' can
-    // overtake the messages the worker posted before it died (its last log lines), 'exit' comes
-    // after them — so the end is handled there.
-    let crash: Error | undefined;
-    worker.on('error', (err) => { crash = err; });
-    worker.on('exit', (code) => {
-      readyReject(crash ?? new Error(`engine worker exited (${code})`));
-      if (this.disposed || this.worker !== worker) return;
-      this.ended(crash ? `stopped: ${crash.message}` : `exited (code ${code})`, ready);
+    // The engine logs an uncaught exception and carries on (runEngineWorker); what still ends it
+    // (out of memory, process.exit in a dependency, a kill) ends it here, after its last messages.
+    engine.onEnd(({ crash, code, signal }) => {
+      const what = crash ? `stopped: ${crash.message}` : signal ? `was ended by ${signal}` : `exited (code ${code})`;
+      readyReject(crash ?? new Error(`engine ${what}`));
+      if (this.worker !== engine) return;
+      // Ended while being disposed (before its reply to `dispose`): nothing more will answer.
+      if (this.disposed) return this.rejectPending(new TunnelError('The tunnel manager was disposed.', true));
+      this.ended(what, ready);
     });
     return this.readyPromise;
   }
@@ -251,7 +255,7 @@ export class EngineClient implements Engine, Disposable {
   private post(msg: ToWorker): void {
     if (this.dead) return;
     if (!this.worker) void this.start();
-    this.worker!.postMessage(msg);
+    this.worker!.post(msg);
   }
 
   private onMessage(msg: FromWorker): void {
