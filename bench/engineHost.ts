@@ -51,10 +51,10 @@ async function handle(req: Req): Promise<unknown> {
       const options = { log, prompter, configFile: req.configFile as string, homeDir: req.homeDir as string, reconnect: false };
       let constructMs: number;
       let readyMs: number;
-      if (req.mode === 'worker') {
+      if (req.mode === 'client') {
         // The extension constructs the client at activation; the worker starts with the first tunnel.
-        const workerOptions = req.workerOptions as ConstructorParameters<NonNullable<typeof engine.EngineClient>>[0]['workerOptions'];
-        const client = new engine.EngineClient!({ ...options, workerPath: process.env.BENCH_ENGINE_WORKER!, ...(workerOptions ? { workerOptions } : {}) });
+        const more = req.clientOptions as Partial<ConstructorParameters<NonNullable<typeof engine.EngineClient>>[0]> | undefined;
+        const client = new engine.EngineClient!({ ...options, workerPath: process.env.BENCH_ENGINE_WORKER!, ...more });
         constructMs = performance.now() - t0;
         await client.start();
         readyMs = performance.now() - t0;

@@ -7,7 +7,8 @@
  * short,concurrent,vscode (sections), BENCH_CIPHERS=aes128-gcm@openssh.com,... , BENCH_WORKER=0 (skip the
  * engine-in-a-worker variant), BENCH_PROFILE=1 (engine host runs with --cpu-prof into
  * bench/results/profiles), BENCH_VSCODE_SETTINGS={"setting": value} (more VS Code settings for the
- * vscode section), BENCH_WORKER_VARIANTS (below), BENCH_OUT=path.json, BENCH_PREVIOUS=path.json (the run to compare with;
+ * vscode section), BENCH_VSCODE_EXTENSION=dir (another build of the extension for it: package.json,
+ * dist/), BENCH_CLIENT_VARIANTS (below), BENCH_OUT=path.json, BENCH_PREVIOUS=path.json (the run to compare with;
  * default: what BENCH_OUT held before, kept as <name>.previous.json; empty: no comparison).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -20,7 +21,7 @@ import { measureActivation } from './lib/activation';
 import { measureExtensionHost, phases, type ExtensionHostResult } from './lib/extensionHost';
 import { CODE_SERVER_VERSION } from '../test/e2e/harness';
 import { bulk, concurrentEcho, firstByte, shortConnections, startBulkServer, startEchoServer, startGreetingServer, type Target, type Via } from './lib/load';
-import { busyPercent, cpuOf, listenOverflows, loadAverage, machineTicks, procCpu, procMem, procMinorFaults, resetPeak } from './lib/proc';
+import { busyPercent, cpuOf, listenOverflows, loadAverage, machineTicks, procMem, procMinorFaults, resetPeak, treeRss, withDescendants } from './lib/proc';
 import { MiB, cell, median, num, ratio, summarize, type Summary } from './lib/stats';
 import { renderComparison, type BenchResults } from './lib/compare';
 
@@ -55,12 +56,14 @@ const COMPARE = (env.BENCH_COMPARE ?? '').split(',').filter(Boolean).map((x, i) 
   return { name: `ours-${name}`, file };
 });
 /**
- * More engine-in-a-worker forwarders, each with its own Worker options (same-run A/B of
- * resourceLimits): `name=<WorkerOptions JSON>;...` → forwarders `ours-worker-name`.
+ * More EngineClient forwarders, each with other client options (same-run A/B of where the engine
+ * runs or of a worker's resourceLimits): `name=<JSON>;...`, e.g. `thread={"isolation":"worker"}`
+ * or `y2={"isolation":"worker","workerOptions":{"resourceLimits":{"maxYoungGenerationSizeMb":2}}}`
+ * → forwarders `ours-client-name`.
  */
-const WORKER_VARIANTS = (env.BENCH_WORKER_VARIANTS ?? '').split(';').filter(Boolean).map((x) => {
+const CLIENT_VARIANTS = (env.BENCH_CLIENT_VARIANTS ?? '').split(';').filter(Boolean).map((x) => {
   const i = x.indexOf('=');
-  return { name: `ours-worker-${x.slice(0, i)}`, workerOptions: JSON.parse(x.slice(i + 1)) as Record<string, unknown> };
+  return { name: `ours-client-${x.slice(0, i)}`, clientOptions: JSON.parse(x.slice(i + 1)) as Record<string, unknown> };
 });
 const OUT_DIR = path.resolve(__dirname, '..', '..', 'bench', 'results');
 const OUT_FILE = env.BENCH_OUT ?? path.join(OUT_DIR, 'latest.json');
@@ -185,7 +188,7 @@ async function startOpenSsh(fx: Fixture, ciphers: string[], kinds?: Array<keyof 
   return { name: 'openssh', label: 'OpenSSH ssh', pidFor: (c) => f.pidFor(hostFor(c)), ports, stop: () => f.stop() };
 }
 
-async function startEngine(fx: Fixture, name: string, mode: 'thread' | 'worker', ciphers: string[], kinds?: Array<keyof Ports>, bundle?: string, workerOptions?: Record<string, unknown>): Promise<Fwd> {
+async function startEngine(fx: Fixture, name: string, mode: 'thread' | 'client', ciphers: string[], kinds?: Array<keyof Ports>, bundle?: string, clientOptions?: Record<string, unknown>): Promise<Fwd> {
   const { ports, sets } = await forwardSets(fx, ciphers, kinds);
   const execArgv: string[] = [];
   if (PROFILE) {
@@ -193,14 +196,14 @@ async function startEngine(fx: Fixture, name: string, mode: 'thread' | 'worker',
     fs.mkdirSync(dir, { recursive: true });
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`);
   }
-  const e = await EngineForwarder.start({ name, configFile: fx.configFile, homeDir: fx.home, mode, execArgv, bundle, workerOptions });
+  const e = await EngineForwarder.start({ name, configFile: fx.configFile, homeDir: fx.home, mode, execArgv, bundle, clientOptions });
   try {
     await e.addForwards(sets);
   } catch (err) {
     await e.stop();
     throw err;
   }
-  const label = mode === 'worker' ? 'SSH Tunnels (engine in worker)' : 'SSH Tunnels';
+  const label = mode === 'client' ? 'SSH Tunnels (EngineClient: engine off the host\'s thread)' : 'SSH Tunnels';
   return { name, label, pidFor: () => e.pid, ports, engine: e, stop: () => e.stop() };
 }
 
@@ -262,7 +265,7 @@ async function sectionStatic(fx: Fixture): Promise<void> {
     const ccon: number[] = [];
     const cready: number[] = [];
     for (let i = 0; i < (QUICK ? 3 : 7); i++) {
-      const e = await EngineForwarder.start({ name: 'startup-worker', configFile: typical, homeDir: fx.home, mode: 'worker' });
+      const e = await EngineForwarder.start({ name: 'startup-client', configFile: typical, homeDir: fx.home, mode: 'client' });
       creq.push(e.initInfo!.requireMs);
       ccon.push(e.initInfo!.constructMs);
       cready.push(e.initInfo!.readyMs);
@@ -307,7 +310,7 @@ async function sectionStatic(fx: Fixture): Promise<void> {
   }
 
   log('static: RSS per connected host with 10 idle forwards');
-  const modes: Array<'thread' | 'worker'> = fs.existsSync(path.join(__dirname, 'client.js')) ? ['thread', 'worker'] : ['thread'];
+  const modes: Array<'thread' | 'client'> = fs.existsSync(path.join(__dirname, 'client.js')) ? ['thread', 'client'] : ['thread'];
   const idle: Record<string, { base: number[]; firstHost: number[]; perHost: number[]; nextHosts: number[] }> = {};
   const sshIdle: number[] = [];
   for (let rep = 0; rep < REPS; rep++) {
@@ -315,7 +318,7 @@ async function sectionStatic(fx: Fixture): Promise<void> {
       const m = (idle[mode] ??= { base: [], firstHost: [], perHost: [], nextHosts: [] });
       const e = await EngineForwarder.start({ name: `idle-${mode}`, configFile: fx.configFile, homeDir: fx.home, mode });
       await sleep(3000);
-      const r0 = procMem(e.pid)!.rss;
+      const r0 = treeRss(e.pid);
       const after: number[] = [];
       for (let h = 1; h <= 4; h++) {
         const flags: string[] = [];
@@ -327,7 +330,7 @@ async function sectionStatic(fx: Fixture): Promise<void> {
         }
         await e.addForwards([{ host: `bench-idle-${h}`, flags, ports }]);
         await sleep(3000);
-        after.push(procMem(e.pid)!.rss);
+        after.push(treeRss(e.pid));
       }
       m.base.push(r0);
       m.firstHost.push(after[0]! - r0);
@@ -349,7 +352,7 @@ async function sectionStatic(fx: Fixture): Promise<void> {
     await o.stop();
   }
   for (const [mode, m] of Object.entries(idle)) {
-    const sfx = mode === 'thread' ? '' : 'Worker';
+    const sfx = mode === 'thread' ? '' : 'Client';
     results.static[`idleBaseRss${sfx}`] = summarize(m.base);
     results.static[`rssFirstHost${sfx}`] = summarize(m.firstHost);
     results.static[`rssPerHost${sfx}`] = summarize(m.perHost);
@@ -379,7 +382,7 @@ async function sectionBulk(fx: Fixture, fwds: Fwd[]): Promise<void> {
       for (const dir of ['to', 'from'] as Dir[]) {
         for (const fwd of fwds) {
           if (!fwd.ports.has(cipher)) continue;
-          if (fwd.name.startsWith('ours-worker') && kind === 'D') continue; // the worker variants: -L/-R only
+          if (fwd.name.startsWith('ours-client') && kind === 'D') continue; // the EngineClient variants: -L/-R only
           if (FILTER && !FILTER.test(key('bulk', fwd.name, shortName(cipher), `-${kind}`, dir))) continue;
           scenarios.push({ fwd, cipher, kind, dir });
         }
@@ -395,12 +398,14 @@ async function sectionBulk(fx: Fixture, fwds: Fwd[]): Promise<void> {
     const eldHost = s.fwd.engine ?? fwds.find((f) => f.name === 'ours')?.engine;
     if (eldHost) await eldHost.call('eldStart', { resolution: ELD_RESOLUTION_MS });
     const cpu = cpuCounter(fx, pid);
-    const f0 = procMinorFaults(pid);
+    const tree = withDescendants(pid);
+    const faultsNow = (): number => tree.reduce((n, p) => n + (procMinorFaults(p) || 0), 0);
+    const f0 = faultsNow();
     const m0 = machineTicks();
     const r = await bulk(via, s.dir, bytes);
     const m1 = machineTicks();
     const used = cpu();
-    const faults = procMinorFaults(pid) - f0;
+    const faults = faultsNow() - f0;
     const eld = eldHost ? await eldHost.call('eldStop') as Eld : undefined;
     const gb = bytes / 1e9;
     return { mbps: r.mbps, seconds: r.seconds, fwdCpuPerGB: used.forwarder / gb, sshdCpuPerGB: used.sshd / gb, busy: busyPercent(m0, m1, CPUS), fwdFaultsPerMB: faults / (bytes / MiB), eld };
@@ -512,12 +517,14 @@ interface BurstRetransmits { connect: number; echo: number; overflows: number }
 /** Starts counting CPU (forwarder `pid` if any, sshd, this process); the returned function gives what was used since. */
 function cpuCounter(fx: Fixture, pid: number | undefined): () => BurstCpu {
   const sp = fx.sshd.processes();
-  const f0 = pid === undefined ? 0 : procCpu(pid);
+  // The forwarder with its children: EngineClient runs the engine in a process of its own.
+  const fp = pid === undefined ? [] : withDescendants(pid);
+  const f0 = cpuOf(fp);
   const s0 = cpuOf(sp);
   const b0 = process.cpuUsage();
   return () => {
     const b = process.cpuUsage(b0);
-    return { forwarder: pid === undefined ? 0 : procCpu(pid) - f0, sshd: cpuOf(sp) - s0, clientsAndTarget: (b.user + b.system) / 1e6 };
+    return { forwarder: cpuOf(fp) - f0, sshd: cpuOf(sp) - s0, clientsAndTarget: (b.user + b.system) / 1e6 };
   };
 }
 
@@ -615,15 +622,15 @@ function report(): string {
         }
       }
     }
-    const worker = Object.keys(results.bulk).filter((k) => k.startsWith('bulk | ours-worker |'));
+    const worker = Object.keys(results.bulk).filter((k) => k.startsWith('bulk | ours-client |'));
     if (worker.length) {
-      out.push('', '### Engine on the extension host thread vs in a worker thread', '');
+      out.push('', '### Engine on the extension host thread vs off it (EngineClient, as shipped: the engine in a process of its own)', '');
       out.push('Main-thread event-loop delay of the host process while a bulk transfer runs (the extension host\'s responsiveness), and the throughput each way.', '');
-      out.push('| forward | cipher | dir | in-thread MB/s | worker MB/s | ELD p50 / p99 ms, engine in-thread | ELD p50 / p99 ms, main thread, engine in worker | idle baseline p99 | CPU-s/GB in-thread / worker |');
+      out.push('| forward | cipher | dir | in-thread MB/s | EngineClient MB/s | ELD p50 / p99 ms, engine in-thread | ELD p50 / p99 ms, main thread, engine off it | idle baseline p99 | CPU-s/GB in-thread / EngineClient (both processes) |');
       out.push('|---|---|---|---|---|---|---|---|---|');
       for (const kw of worker) {
-        const kt = kw.replace('ours-worker', 'ours');
-        const ko = kw.replace('ours-worker', 'openssh');
+        const kt = kw.replace('ours-client', 'ours');
+        const ko = kw.replace('ours-client', 'openssh');
         const [, , cipher, kind, dir] = kw.split(' | ');
         out.push(`| ${kind} | ${cipher} | ${dir} | ${cell(s(kt, 'mbps'))} | ${cell(s(kw, 'mbps'))} | ${num(eldSummary(kt, 'p50').median)} / ${cell(eldSummary(kt, 'p99'))} | ${num(eldSummary(kw, 'p50').median)} / ${cell(eldSummary(kw, 'p99'))} | ${num(eldSummary(ko, 'p99').median)} | ${num(s(kt, 'fwdCpuPerGB').median)} / ${num(s(kw, 'fwdCpuPerGB').median)} |`);
       }
@@ -633,7 +640,7 @@ function report(): string {
 
   if (SECTIONS.has('short')) {
     out.push(`### Short connections: open, 1-byte echo, close (≤ ${SHORT_MAX} connections or ${SHORT_MS / 1000} s per measurement)`, '');
-    out.push('"main thread busy": event-loop utilization of the engine host\'s main thread during the run — the extension host\'s thread (with the engine in a worker, what the extension host still does per connection: snapshots and log lines from the worker).', '');
+    out.push('"main thread busy": event-loop utilization of the engine host\'s main thread during the run — the extension host\'s thread (with the engine off it, what the extension host still does per connection: snapshots and log lines from the worker).', '');
     out.push('CPU ms per connection (from /proc, 10 ms ticks over ≤ 1000 connections): the forwarder process (ssh, or the node process with the engine), and all sshd processes.', '');
     out.push('| forward | lanes | raw (no tunnel) conn/s | OpenSSH conn/s | SSH Tunnels conn/s | ratio | p50 / p99 ms OpenSSH | p50 / p99 ms ours | > 40 ms OpenSSH / ours (total) | main thread busy % | CPU ms/conn forwarder OpenSSH / ours | sshd CPU ms/conn OpenSSH / ours |');
     out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
@@ -644,8 +651,8 @@ function report(): string {
         const u = s(k('ours'), 'perSecond');
         const slow = (n: string): number => (results.short[k(n)] ?? []).reduce((a, r) => a + r.slow, 0);
         out.push(`| -${kind} | ${par} | ${cell(s(k('raw'), 'perSecond'))} | ${cell(o)} | ${cell(u)} | ${ratio(u.median, o.median)} | ${num(s(k('openssh'), 'p50').median)} / ${num(s(k('openssh'), 'p99').median)} | ${num(s(k('ours'), 'p50').median)} / ${num(s(k('ours'), 'p99').median)} | ${slow('openssh')} / ${slow('ours')} | ${num(s(k('ours'), 'mainBusy').median)} | ${num(s(k('openssh'), 'fwdMsPerConn').median)} / ${num(s(k('ours'), 'fwdMsPerConn').median)} | ${num(s(k('openssh'), 'sshdMsPerConn').median)} / ${num(s(k('ours'), 'sshdMsPerConn').median)} |`);
-        if (results.short[k('ours-worker')]) {
-          out.push(`| -${kind} (engine in worker) | ${par} | | | ${cell(s(k('ours-worker'), 'perSecond'))} | ${ratio(s(k('ours-worker'), 'perSecond').median, o.median)} | | ${num(s(k('ours-worker'), 'p50').median)} / ${num(s(k('ours-worker'), 'p99').median)} | – / ${slow('ours-worker')} | ${num(s(k('ours-worker'), 'mainBusy').median)} | – / ${num(s(k('ours-worker'), 'fwdMsPerConn').median)} | – / ${num(s(k('ours-worker'), 'sshdMsPerConn').median)} |`);
+        if (results.short[k('ours-client')]) {
+          out.push(`| -${kind} (EngineClient, as shipped) | ${par} | | | ${cell(s(k('ours-client'), 'perSecond'))} | ${ratio(s(k('ours-client'), 'perSecond').median, o.median)} | | ${num(s(k('ours-client'), 'p50').median)} / ${num(s(k('ours-client'), 'p99').median)} | – / ${slow('ours-client')} | ${num(s(k('ours-client'), 'mainBusy').median)} | – / ${num(s(k('ours-client'), 'fwdMsPerConn').median)} | – / ${num(s(k('ours-client'), 'sshdMsPerConn').median)} |`);
         }
       }
     }
@@ -664,10 +671,10 @@ function report(): string {
     out.push(`### A server that speaks first, through -L: connect → first byte (${FIRST_BYTE_N} connections per round, 60 ms apart)`, '');
     out.push('SMTP, MySQL, Redis-style greetings. sshd sends the greeting while its channel-open confirmation is still unacknowledged, so with Nagle on its side it waits for our (delayed) ACK.', '');
     out.push('| forwarder | p50 ms | p99 ms | > 40 ms (total) |', '|---|---|---|---|');
-    for (const n of ['raw', 'openssh', 'ours', 'ours-worker', ...COMPARE.map((c) => c.name)]) {
+    for (const n of ['raw', 'openssh', 'ours', 'ours-client', ...COMPARE.map((c) => c.name)]) {
       const list = results.firstByte[key('first-byte', n)];
       if (!list) continue;
-      const label = n === 'raw' ? 'raw (no tunnel)' : n === 'openssh' ? 'OpenSSH ssh -N -L' : n === 'ours' ? 'SSH Tunnels' : n === 'ours-worker' ? 'SSH Tunnels (engine in worker)' : n;
+      const label = n === 'raw' ? 'raw (no tunnel)' : n === 'openssh' ? 'OpenSSH ssh -N -L' : n === 'ours' ? 'SSH Tunnels' : n === 'ours-client' ? 'SSH Tunnels (EngineClient, as shipped)' : n;
       out.push(`| ${label} | ${cell(summarize(list.map((r) => r.p50)))} | ${cell(summarize(list.map((r) => r.p99)))} | ${list.reduce((a, r) => a + r.slow, 0)} of ${list.reduce((a, r) => a + r.n, 0)} |`);
     }
     out.push('');
@@ -702,24 +709,24 @@ function report(): string {
   if (SECTIONS.has('vscode') && results.vscode) {
     const v = results.vscode;
     out.push(`### VS Code itself while SSH Tunnels forwards (code-server ${CODE_SERVER_VERSION}, ${REPS} rounds)`, '');
-    out.push(`The extension as shipped (engine in its worker; the log channel at VS Code's default level, so each connection writes its debug1 lines to the SSH Tunnels output channel) with two -L tunnels from the \`sshTunnels.tunnels\` setting, ${shortName(CIPHERS[0]!)}; the SSH Tunnels view open, its tree listing live connections. Extension host: a probe extension in the same extension host samples that thread's event-loop delay (1 ms resolution) and utilization. Workbench: long tasks (≥ 50 ms) on the renderer's main thread (PerformanceObserver in the page). Bulk: ${VSCODE_BULK_BYTES / MiB} MiB; short: ≤ ${SHORT_MAX} connections or ${SHORT_MS / 1000} s.`, '');
+    out.push(`The extension as shipped (engine in its own process; the log channel at VS Code's default level, so each connection writes its debug1 lines to the SSH Tunnels output channel) with two -L tunnels from the \`sshTunnels.tunnels\` setting, ${shortName(CIPHERS[0]!)}; the SSH Tunnels view open, its tree listing live connections. Extension host: a probe extension in the same extension host samples that thread's event-loop delay (1 ms resolution) and utilization. Workbench: long tasks (≥ 50 ms) on the renderer's main thread (PerformanceObserver in the page). Bulk: ${VSCODE_BULK_BYTES / MiB} MiB; short: ≤ ${SHORT_MAX} connections or ${SHORT_MS / 1000} s.`, '');
     if (v.error) out.push(`Not (fully) measured: ${v.error}`, '');
     out.push('Each phase ran once through SSH Tunnels\' tunnels and once through OpenSSH\'s `ssh -L` to the same targets in the same VS Code (SSH Tunnels idle then): the OpenSSH figures are what this VS Code does anyway on this box while the same traffic runs.', '');
-    out.push('CPU-s: during the phase (from /proc, 10 ms ticks), of the extension host process (its thread, SSH Tunnels\' engine worker, other extensions), code-server\'s other processes (the server relays what the extension host sends to the page), and Chromium (the page).', '');
+    out.push('CPU-s: during the phase (from /proc, 10 ms ticks), of the extension host process (its thread, other extensions), SSH Tunnels\' engine process (a child of the extension host), code-server\'s other processes (the server relays what the extension host sends to the page), and Chromium (the page).', '');
     out.push('Minor page faults: of the extension host process during the phase. VS Code\'s port finder (remote extension hosts, `remote.autoForwardPortsSource` "process") forks that process every 2-3 s, and after each fork every page it writes faults once (copy-on-write).', '');
-    out.push('| phase | through | what moved | extension host ELD p50 / p99 / max ms | extension host busy % | workbench long tasks / total ms / longest ms | CPU-s extension host / code-server / Chromium | extension host minor faults |', '|---|---|---|---|---|---|---|---|');
+    out.push('| phase | through | what moved | extension host ELD p50 / p99 / max ms | extension host busy % | workbench long tasks / total ms / longest ms | CPU-s extension host / SSH Tunnels engine process / code-server / Chromium | minor faults extension host / engine process |', '|---|---|---|---|---|---|---|---|');
     for (const name of phases(BURST)) {
       for (const [through, list] of [['SSH Tunnels', v.phases[name]], ['OpenSSH ssh -L', v.openssh[name]]] as const) {
         if (!list?.length) continue;
         const f = (k: keyof (typeof list)[number]): Summary => summarize(list.map((r) => r[k]));
         const moved = name === 'idle' ? '–' : name.startsWith('bulk') ? `${cell(f('work'))} MB/s` : name.startsWith('short') ? `${cell(f('work'))} conn/s` : `all echoed after ${cell(f('work'))} s`;
-        out.push(`| ${name} | ${name === 'idle' ? '(nothing)' : through} | ${moved} | ${num(f('p50').median)} / ${cell(f('p99'))} / ${num(f('max').median)} | ${cell(f('busy'))} | ${num(f('longTasks').median)} / ${num(f('longTaskMs').median)} / ${num(f('longestTaskMs').median)} | ${num(f('cpuExtHost').median)} / ${num(f('cpuServer').median)} / ${num(f('cpuBrowser').median)} | ${num(f('faultsExtHost').median)} |`);
+        out.push(`| ${name} | ${name === 'idle' ? '(nothing)' : through} | ${moved} | ${num(f('p50').median)} / ${cell(f('p99'))} / ${num(f('max').median)} | ${cell(f('busy'))} | ${num(f('longTasks').median)} / ${num(f('longTaskMs').median)} / ${num(f('longestTaskMs').median)} | ${num(f('cpuExtHost').median)} / ${num(f('cpuEngine').median)} / ${num(f('cpuServer').median)} / ${num(f('cpuBrowser').median)} | ${num(f('faultsExtHost').median)} / ${num(f('faultsEngine').median)} |`);
       }
     }
     out.push('');
   }
 
-  if (COMPARE.length || WORKER_VARIANTS.length || env.BENCH_DUMP === '1') {
+  if (COMPARE.length || CLIENT_VARIANTS.length || env.BENCH_DUMP === '1') {
     out.push('### Every measurement (median (min–max))', '');
     out.push('| scenario | MB/s or conn/s or s | fwd CPU-s/GB | p99 ms (short) / ELD p99 (bulk) | fwd minor faults per MiB |', '|---|---|---|---|---|');
     for (const k of Object.keys(results.bulk).sort()) out.push(`| ${k} | ${cell(s(k, 'mbps'))} | ${cell(s(k, 'fwdCpuPerGB'))} | ${cell(eldSummary(k, 'p99'))} | ${cell(s(k, 'fwdFaultsPerMB'))} |`);
@@ -735,7 +742,7 @@ function report(): string {
     const kb = (b: unknown): string => `${((b as number) / 1024).toFixed(0)} KB`;
     out.push(`| dist/extension.js (\`node esbuild.config.mjs --production\`) | ${st.bundleBytes ? kb(st.bundleBytes) : `build failed: ${String(st.bundleError)}`} |`);
     if (st.workerBundleBytes) {
-      out.push(`| dist/engineWorker.js (the engine, loaded in the worker) | ${kb(st.workerBundleBytes)} |`);
+      out.push(`| dist/engineWorker.js (the engine, loaded in its own process) | ${kb(st.workerBundleBytes)} |`);
       out.push(`| shipped JavaScript in total | ${kb((st.bundleBytes as number) + (st.workerBundleBytes as number))} |`);
     }
     out.push(`| engine alone (out/bench/engine.js, same options) | ${kb(st.engineBundleBytes)} |`);
@@ -746,8 +753,8 @@ function report(): string {
     }
     if (st.clientRequireMs) {
       out.push(`| extension host thread: require() of the EngineClient bundle, fresh process | ${cell(sm('clientRequireMs'))} ms |`);
-      if (st.clientConstructMs) out.push(`| new EngineClient() with a 31-host ssh config (what activation runs; the worker starts with the first tunnel) | ${cell(sm('clientConstructMs'))} ms |`);
-      out.push(`| new EngineClient() and start() until its worker has the engine loaded (ready) | ${cell(sm('clientReadyMs'))} ms |`);
+      if (st.clientConstructMs) out.push(`| new EngineClient() with a 31-host ssh config (what activation runs; the engine starts with the first tunnel) | ${cell(sm('clientConstructMs'))} ms |`);
+      out.push(`| new EngineClient() and start() until its engine process has the engine loaded (ready) | ${cell(sm('clientReadyMs'))} ms |`);
     }
     const act = st.activation as { values: number[]; baseline?: number[]; error?: string } | undefined;
     if (act) {
@@ -758,7 +765,7 @@ function report(): string {
     out.push(`| engine on the calling thread: require() of the engine bundle, fresh process | ${cell(sm('requireMs'))} ms |`);
     out.push(`| new TunnelManager() with a 31-host ssh config | ${cell(sm('constructMs'))} ms |`);
     const mbs = (k: string): string => cell(summarize(sm(k).values.map((v) => v / 1e6)));
-    for (const [sfx, what] of [['', 'engine on the calling thread'], ['Worker', 'EngineClient + engine worker (as shipped)']] as const) {
+    for (const [sfx, what] of [['', 'engine on the calling thread'], ['Client', 'EngineClient + its engine process (as shipped; RSS of both processes)']] as const) {
       if (!st[`idleBaseRss${sfx}`]) continue;
       out.push(`| ${what}: process RSS, no host connected | ${mbs(`idleBaseRss${sfx}`)} MB |`);
       out.push(`| ${what}: RSS added by the first connected host with 10 idle -L (includes loading ssh2, deferred to the first connection) | ${mbs(`rssFirstHost${sfx}`)} MB |`);
@@ -814,8 +821,8 @@ async function main(): Promise<void> {
         fwds.push(b);
       }
       if (WITH_WORKER && fs.existsSync(path.join(__dirname, 'engineWorker.js'))) {
-        for (const v of [{ name: 'ours-worker', workerOptions: undefined }, ...WORKER_VARIANTS]) {
-          const w = await startEngine(fx, v.name, 'worker', [CIPHERS[0]!], ['lBulk', 'lEcho', 'lGreet', 'rBulk', 'rEcho'], undefined, v.workerOptions);
+        for (const v of [{ name: 'ours-client', clientOptions: undefined }, ...CLIENT_VARIANTS]) {
+          const w = await startEngine(fx, v.name, 'client', [CIPHERS[0]!], ['lBulk', 'lEcho', 'lGreet', 'rBulk', 'rEcho'], undefined, v.clientOptions);
           list.push(w);
           fwds.push(w);
         }
@@ -830,7 +837,8 @@ async function main(): Promise<void> {
       log('vscode: the extension host and the workbench in a real VS Code while SSH Tunnels forwards');
       if (PROFILE) fs.mkdirSync(path.join(OUT_DIR, 'profiles'), { recursive: true });
       results.vscode = await measureExtensionHost({
-        repo: path.resolve(__dirname, '..', '..'),
+        // Another build of the extension (a folder with its package.json and dist/) for A/Bs.
+        repo: env.BENCH_VSCODE_EXTENSION ? path.resolve(env.BENCH_VSCODE_EXTENSION) : path.resolve(__dirname, '..', '..'),
         configFile: fx.configFile,
         host: hostFor(CIPHERS[0]!),
         bulkTarget: fx.bulk,

@@ -40,10 +40,13 @@ export interface PhaseSample {
    * relays the extension host's messages to the page, file watcher, ...), and Chromium (the page).
    */
   cpuExtHost: number;
+  /** SSH Tunnels' engine process (a child of the extension host; 0 when the engine runs in a worker thread of it). */
+  cpuEngine: number;
   cpuServer: number;
   cpuBrowser: number;
-  /** Minor page faults of the extension host process during the phase (all its threads). */
+  /** Minor page faults during the phase: of the extension host process (all its threads), and of the engine process. */
   faultsExtHost: number;
+  faultsEngine: number;
   /** What the phase moved: MB/s for bulk, connections/s for short, seconds for the burst. */
   work: number;
   seconds: number;
@@ -253,7 +256,7 @@ export async function measureExtensionHost(o: ExtensionHostOptions): Promise<Ext
     await session.openViewContainer('SSH Tunnels');
     await session.page.evaluate(LONG_TASKS_INSTALL);
     const codeServer = path.dirname(path.dirname(path.dirname(e2eInstall().codeServerEntry)));
-    const groups = (): { ext: number[]; server: number[]; browser: number[] } => {
+    const groups = (): { ext: number[]; engine: number[]; server: number[]; browser: number[] } => {
       const all = pidsByCmdline(codeServer).filter((pid) => pid !== process.pid);
       const ext = all.filter((pid) => {
         try {
@@ -262,26 +265,29 @@ export async function measureExtensionHost(o: ExtensionHostOptions): Promise<Ext
           return false;
         }
       });
-      return { ext, server: all.filter((pid) => !ext.includes(pid)), browser: pidsByCmdline('chromium').filter((pid) => pid !== process.pid) };
+      // The engine process EngineClient forks (its script is the extension's dist/engineWorker.js).
+      const engine = pidsByCmdline(path.join('dist', 'engineWorker.js')).filter((pid) => pid !== process.pid);
+      return { ext, engine, server: all.filter((pid) => !ext.includes(pid)), browser: pidsByCmdline('chromium').filter((pid) => pid !== process.pid) };
     };
     const g0 = groups();
-    o.log(`vscode: ${g0.ext.length} extension host, ${g0.server.length} other code-server and ${g0.browser.length} Chromium processes`);
+    o.log(`vscode: ${g0.ext.length} extension host, ${g0.engine.length} SSH Tunnels engine, ${g0.server.length} other code-server and ${g0.browser.length} Chromium processes`);
     const phase = async (into: Record<string, PhaseSample[]>, name: string, run: () => Promise<{ work: number; seconds: number }>): Promise<void> => {
       await session.page.evaluate(LONG_TASKS_TAKE);
       const g = groups();
-      const faults = (): number => g.ext.reduce((n, pid) => n + (procMinorFaults(pid) || 0), 0);
-      const cpu0 = [cpuOf(g.ext), cpuOf(g.server), cpuOf(g.browser)];
-      const faults0 = faults();
+      const faults = (pids: number[]): number => pids.reduce((n, pid) => n + (procMinorFaults(pid) || 0), 0);
+      const cpu0 = [cpuOf(g.ext), cpuOf(g.engine), cpuOf(g.server), cpuOf(g.browser)];
+      const faults0 = [faults(g.ext), faults(g.engine)];
       await get(probePort, 'start');
       const done = await run();
-      const cpu1 = [cpuOf(g.ext), cpuOf(g.server), cpuOf(g.browser)];
-      const faultsExtHost = faults() - faults0;
+      const cpu1 = [cpuOf(g.ext), cpuOf(g.engine), cpuOf(g.server), cpuOf(g.browser)];
+      const faults1 = [faults(g.ext), faults(g.engine)];
       const p = await get(probePort, `stop?name=${encodeURIComponent(name)}`);
       const tasks = (await session.page.evaluate(LONG_TASKS_TAKE)) as number[];
       (into[name] ??= []).push({
         p50: p.p50!, p99: p.p99!, max: p.max!, busy: p.busy!,
         longTasks: tasks.length, longTaskMs: tasks.reduce((a, b) => a + b, 0), longestTaskMs: Math.max(0, ...tasks),
-        cpuExtHost: cpu1[0]! - cpu0[0]!, cpuServer: cpu1[1]! - cpu0[1]!, cpuBrowser: cpu1[2]! - cpu0[2]!, faultsExtHost,
+        cpuExtHost: cpu1[0]! - cpu0[0]!, cpuEngine: cpu1[1]! - cpu0[1]!, cpuServer: cpu1[2]! - cpu0[2]!, cpuBrowser: cpu1[3]! - cpu0[3]!,
+        faultsExtHost: faults1[0]! - faults0[0]!, faultsEngine: faults1[1]! - faults0[1]!,
         work: done.work, seconds: done.seconds,
       });
     };

@@ -122,14 +122,14 @@ export interface EngineHostOptions {
   name: string;
   configFile: string;
   homeDir: string;
-  /** 'thread': TunnelManager on the host's main thread (as the extension does today); 'worker': EngineClient + worker. */
-  mode?: 'thread' | 'worker';
+  /** 'thread': TunnelManager on the host's main thread; 'client': EngineClient, the engine off that thread (as the extension ships it). */
+  mode?: 'thread' | 'client';
   execArgv?: string[];
   logLevel?: string;
   /** Another engine bundle to load instead of out/bench/engine.js (A/B comparisons). */
   bundle?: string;
-  /** 'worker' mode: options for the engine's Worker instead of EngineClient's own (A/B of resourceLimits). */
-  workerOptions?: Record<string, unknown>;
+  /** 'client' mode: more EngineClient options (A/B of `isolation`, `workerOptions`). */
+  clientOptions?: Record<string, unknown>;
 }
 
 /** The bundled engine in its own node process (standing in for the extension host). */
@@ -162,7 +162,7 @@ export class EngineForwarder implements Forwarder {
     const child = track(fork(path.join(outDir, 'engineHost.js'), [], {
       env: {
         ...process.env,
-        BENCH_ENGINE_BUNDLE: opts.bundle ? path.resolve(opts.bundle) : path.join(outDir, opts.mode === 'worker' ? 'client.js' : 'engine.js'),
+        BENCH_ENGINE_BUNDLE: opts.bundle ? path.resolve(opts.bundle) : path.join(outDir, opts.mode === 'client' ? 'client.js' : 'engine.js'),
         BENCH_ENGINE_WORKER: path.join(outDir, 'engineWorker.js'),
       },
       execArgv: opts.execArgv ?? [],
@@ -173,7 +173,7 @@ export class EngineForwarder implements Forwarder {
       child.once('exit', (code) => reject(new Error(`engine host exited (${code}) before it was ready`)));
     });
     const f = new EngineForwarder(child, opts.name);
-    f.initInfo = await f.call('init', { configFile: opts.configFile, homeDir: opts.homeDir, mode: opts.mode ?? 'thread', logLevel: opts.logLevel, workerOptions: opts.workerOptions }) as EngineForwarder['initInfo'];
+    f.initInfo = await f.call('init', { configFile: opts.configFile, homeDir: opts.homeDir, mode: opts.mode ?? 'thread', logLevel: opts.logLevel, clientOptions: opts.clientOptions }) as EngineForwarder['initInfo'];
     return f;
   }
 

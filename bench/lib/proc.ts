@@ -107,6 +107,18 @@ export function childrenOf(pid: number): number[] {
   return out;
 }
 
+/** `pid` and every process below it (an engine host and the engine process EngineClient forked). */
+export function withDescendants(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...childrenOf(out[i]!));
+  return out;
+}
+
+/** RSS of a process and its descendants together, bytes. */
+export function treeRss(pid: number): number {
+  return withDescendants(pid).reduce((sum, p) => sum + (procMem(p)?.rss ?? 0), 0);
+}
+
 /** Processes whose command line contains `needle` (e.g. the sshd session of one client port). */
 export function pidsByCmdline(needle: string): number[] {
   const out: number[] = [];
