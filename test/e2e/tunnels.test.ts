@@ -239,6 +239,25 @@ function uiTest(name: string, timeoutMs: number, body: (t: TestContext) => Promi
 
 // ------------------------------------------------------------------------------------ tests
 
+/** Processes running SSH Tunnels' engine script (dist/engineWorker.js), with their parent's command line. */
+function engineProcesses(): Array<{ pid: number; parent: string }> {
+  const read = (pid: string, file: string): string => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/${file}`, 'latin1');
+    } catch {
+      return '';
+    }
+  };
+  const out: Array<{ pid: number; parent: string }> = [];
+  for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    if (!read(pid, 'cmdline').split('\0').some((a) => a.endsWith(path.join('dist', 'engineWorker.js')))) continue;
+    const stat = read(pid, 'stat');
+    const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '';
+    out.push({ pid: Number(pid), parent: read(ppid, 'cmdline').split('\0').join(' ') });
+  }
+  return out;
+}
+
 describe('SSH Tunnels in a browser-driven VS Code, against real sshds', { skip: skipReason }, () => {
   let localPort = 0;
   let webPort = 0;
@@ -333,6 +352,11 @@ describe('SSH Tunnels in a browser-driven VS Code, against real sshds', { skip: 
     // it went through sshd: the server opened the direct-tcpip channel to the echo server
     await sshdA!.waitForLog(new RegExp(`originator 127\\.0\\.0\\.1 port \\d+, target 127\\.0\\.0\\.1 port ${echo!.port}`), 10_000);
     await waitForLogLine(`Connection to port ${localPort} forwarding to 127.0.0.1 port ${echo!.port} requested.`);
+    // The engine runs in a process of its own, started by the extension host (not a thread of it:
+    // VS Code forks the extension host, and every page an engine inside it writes would fault again).
+    const engines = engineProcesses();
+    assert.equal(engines.length, 1, `one engine process: ${JSON.stringify(engines)}`);
+    assert.match(engines[0]!.parent, /--type=extensionHost/);
   });
 
   uiTest('the inline stop button closes the port, the start button opens it again and data flows', 90_000, async () => {
