@@ -431,6 +431,28 @@ for (const where of ['process', 'worker'] as const) describe(`EngineClient (engi
 });
 
 describe('the engine process and the extension host', () => {
+  before(() => { isolation = 'process'; });
+
+  test('an engine process killed from outside (the OOM killer, say) is started again with its tunnels', async () => {
+    const { engine, lines } = client();
+    try {
+      const p = await freePort();
+      const snap = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}`, label: 'Echo' });
+      assert.equal(snap.state, 'listening', snap.error);
+      const engines = childrenOf(process.pid).filter((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('workerMain.js'));
+      assert.equal(engines.length, 1, 'one engine process, a child of this one');
+      process.kill(engines[0]!, 'SIGKILL');
+      await eventually('the restart in the log', () => lines.some((l) => l.text === 'The tunnel engine was ended by SIGKILL; its tunnels were closed. Starting it again with its tunnel.'));
+      await eventually('the tunnel listening again', () => engine.forwardSnapshot(snap.id).state === 'listening');
+      assert.equal(engine.forwardSnapshot(snap.id).label, 'Echo');
+      const data = randomBytes(64 * 1024);
+      assert.equal(sha256(await echoThrough(p, data)), sha256(data));
+      assert.ok(!runs(engines[0]!), 'the killed process is gone');
+    } finally {
+      await engine.dispose();
+    }
+  });
+
   test('an engine process ends with the process that started it, even one killed outright', async () => {
     const configFile = path.join(dir, 'config-owner');
     fs.writeFileSync(configFile, renderSshConfig([sshConfigEntryFor(sshd, 'fixture', { extra: ['IdentityAgent none'] })]));
