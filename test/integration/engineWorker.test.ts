@@ -88,7 +88,7 @@ function clientOn(workerPath: string, name: string, aliases = ['fixture']): { en
 for (const where of ['process', 'worker'] as const) describe(`EngineClient (engine in a ${where === 'process' ? 'child process' : 'worker thread'})`, () => {
   before(() => { isolation = where; });
 
-  test('-L through the worker: bytes intact, snapshots, change events, labels, log lines', async () => {
+  test('-L through the engine: bytes intact, snapshots, change events, labels, log lines', async () => {
     const { engine, lines } = client();
     try {
       await engine.start();
@@ -141,7 +141,7 @@ for (const where of ['process', 'worker'] as const) describe(`EngineClient (engi
     }
   });
 
-  test('prompts are answered on this thread; log level changes reach the worker', async () => {
+  test('prompts are answered on this thread; log level changes reach the engine', async () => {
     const knownHosts = path.join(dir, 'known_hosts_empty');
     fs.writeFileSync(knownHosts, '');
     const prompter = new ScriptedPrompter({ acceptHostKey: true });
@@ -179,7 +179,7 @@ for (const where of ['process', 'worker'] as const) describe(`EngineClient (engi
     }
   });
 
-  test('the worker starts with the first tunnel; settings and log level set before then apply to it', async () => {
+  test('the engine starts with the first tunnel; settings and log level set before then apply to it', async () => {
     const knownHosts = path.join(dir, 'known_hosts_later');
     fs.writeFileSync(knownHosts, '');
     const prompter = new ScriptedPrompter({ acceptHostKey: true });
@@ -257,7 +257,7 @@ for (const where of ['process', 'worker'] as const) describe(`EngineClient (engi
     s.on('close', () => resolve());
   });
 
-  test('when the engine\'s thread ends, it is started again with the same tunnels', async () => {
+  test('when the engine ends, it is started again with the same tunnels', async () => {
     // Only the first worker exits; the one started after it runs normally.
     process.env.EXITING_WORKER_ONCE = path.join(dir, `exited-once-${where}`);
     const { engine, lines } = clientOn(EXITING_WORKER, 'restart');
@@ -317,7 +317,7 @@ for (const where of ['process', 'worker'] as const) describe(`EngineClient (engi
     }
   });
 
-  test('a question open when the engine\'s thread ends is withdrawn; the restarted engine asks again', async () => {
+  test('a question open when the engine ends is withdrawn; the restarted engine asks again', async () => {
     process.env.EXITING_WORKER_ONCE = path.join(dir, `exited-at-prompt-${where}`);
     process.env.EXITING_WORKER_AT = 'prompt';
     const knownHosts = path.join(dir, `known_hosts_restart-${where}`);
@@ -349,7 +349,7 @@ for (const where of ['process', 'worker'] as const) describe(`EngineClient (engi
     }
   });
 
-  test(`an engine whose thread keeps ending stops after ${MAX_RESTARTS} restarts, and every tunnel shows why`, async () => {
+  test(`an engine that keeps ending stops after ${MAX_RESTARTS} restarts, and every tunnel shows why`, async () => {
     const { engine, lines } = clientOn(EXITING_WORKER, 'loop');
     try {
       const p = await freePort();
@@ -417,7 +417,7 @@ for (const where of ['process', 'worker'] as const) describe(`EngineClient (engi
     assert.equal(engine.started, false);
   });
 
-  test('dispose stops the forwards and the worker, its last log lines arrive; later calls are refused', async () => {
+  test('dispose stops the forwards and the engine, its last log lines arrive; later calls are refused', async () => {
     const { engine, lines } = client();
     const p = await freePort();
     await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });

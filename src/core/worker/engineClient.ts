@@ -30,7 +30,7 @@ import { allForwards, isActive, type ForwardSnapshot, type HostSnapshot, type Ma
 import { loadSshConfig, type ConfigProblem, type ConfiguredHost, type ResolvedHost, type SshConfig } from '../sshConfig';
 import type { Engine } from '../engine';
 import { resolveHostSettings } from '../hostSettings';
-// Types only: the engine itself (TunnelManager, ssh2) is loaded by the worker, not on this thread.
+// Types only: the engine itself (TunnelManager, ssh2) is loaded where it runs, not on this thread.
 import type { AddForwardRequest, EngineSettings, ManagerOptions } from '../tunnelManager';
 import { startEngineRunner, type EngineRunner, type Isolation } from './engineRunner';
 import type { CommandName, FromWorker, PlainManagerOptions, SerializedError, ToWorker, WorkerInit } from './protocol';
@@ -47,7 +47,7 @@ export interface EngineClientOptions extends ManagerOptions {
 const CLIENT_ONLY = new Set(['log', 'prompter', 'workerPath', 'isolation', 'workerOptions']);
 
 /**
- * An engine whose thread ended after it had started is started again with its tunnels, up to
+ * An engine that ended after it had started is started again with its tunnels, up to
  * MAX_RESTARTS times within RESTART_WINDOW_MS; one more and it stays stopped (a crash loop would
  * otherwise keep re-running whatever ends it).
  */
@@ -65,15 +65,15 @@ function toError(e: SerializedError): Error {
 
 export class EngineClient implements Engine, Disposable {
   private readonly opts: EngineClientOptions;
-  private worker: EngineRunner | undefined;
+  private runner: EngineRunner | undefined;
   /** Answers config questions on this thread; read on the first question, not at construction. */
   private configCache: SshConfig | undefined;
   private last: ManagerSnapshot = { hosts: [] };
-  /** The worker's last snapshot as it sent it (`last` adds what a restart is still restoring). */
-  private fromWorker: ManagerSnapshot = { hosts: [] };
+  /** The engine's last snapshot as it sent it (`last` adds what a restart is still restoring). */
+  private fromEngine: ManagerSnapshot = { hosts: [] };
   private seq = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  /** The worker's open questions to the Prompter, by the worker's prompt id. */
+  /** The engine's open questions to the Prompter, by the engine's prompt id. */
   private readonly prompts = new Map<number, AbortController>();
   private sentOptions = '';
   private dead: Error | undefined;
@@ -94,19 +94,19 @@ export class EngineClient implements Engine, Disposable {
 
   constructor(opts: EngineClientOptions) {
     this.opts = opts;
-    // A worker not started yet gets the level it starts with.
+    // An engine not started yet gets the level it starts with.
     this.logLevelFollower = opts.log.onLevel((level) => {
-      if (this.worker) this.post({ type: 'logLevel', level });
+      if (this.runner) this.post({ type: 'logLevel', level });
     });
   }
 
-  /** True once the worker has been started (by the first command that needs the engine). */
+  /** True once the engine has been started (by the first command that needs it). */
   get started(): boolean {
-    return this.worker !== undefined;
+    return this.runner !== undefined;
   }
 
   /**
-   * Starts the worker if it is not running yet; resolves once it has loaded the engine. Commands
+   * Starts the engine if it is not running yet; resolves once it has loaded. Commands
    * start it themselves (and simply wait for it): this is for callers that want it warm.
    */
   start(): Promise<void> {
@@ -117,7 +117,7 @@ export class EngineClient implements Engine, Disposable {
     this.sentOptions = JSON.stringify(options);
     const init: WorkerInit = { options, logLevel: this.opts.log.level };
     const engine = startEngineRunner(this.opts.isolation ?? 'process', this.opts.workerPath, init, this.opts.workerOptions);
-    this.worker = engine;
+    this.runner = engine;
     let readyResolve!: () => void;
     let readyReject!: (e: Error) => void;
     this.readyPromise = new Promise<void>((res, rej) => { readyResolve = res; readyReject = rej; });
@@ -126,7 +126,7 @@ export class EngineClient implements Engine, Disposable {
     engine.onMessage((msg: FromWorker) => {
       if (msg.type === 'ready') {
         ready = true;
-        this.last = this.withRestoring(this.fromWorker = msg.snapshot);
+        this.last = this.withRestoring(this.fromEngine = msg.snapshot);
         readyResolve();
       } else {
         this.onMessage(msg);
@@ -137,7 +137,7 @@ export class EngineClient implements Engine, Disposable {
     engine.onEnd(({ crash, code, signal }) => {
       const what = crash ? `stopped: ${crash.message}` : signal ? `was ended by ${signal}` : `exited (code ${code})`;
       readyReject(crash ?? new Error(`engine ${what}`));
-      if (this.worker !== engine) return;
+      if (this.runner !== engine) return;
       // Ended while being disposed (before its reply to `dispose`): nothing more will answer.
       if (this.disposed) return this.rejectPending(new TunnelError('The tunnel manager was disposed.', true));
       this.ended(what, ready);
@@ -146,7 +146,7 @@ export class EngineClient implements Engine, Disposable {
   }
 
   /**
-   * The worker's thread ended by itself. Every tunnel it ran is gone with it: say so, and start
+   * The engine ended by itself. Every tunnel it ran is gone with it: say so, and start
    * the engine again with the same tunnels (same ids, labels and specs; started if they were
    * running) — unless it never got going or ended too often lately, where it stays stopped and
    * every tunnel shows the error.
@@ -169,7 +169,7 @@ export class EngineClient implements Engine, Disposable {
     this.rejectPending(new TunnelError(`The tunnel engine ${what} before answering; it is being started again: try again.`, true, 'ENGINE_RESTARTED'));
     // Its questions die with it (the restarted engine asks again if it needs to).
     this.withdrawPrompts();
-    this.worker = undefined;
+    this.runner = undefined;
     this.readyPromise = undefined;
     this.generation++;
     // Until the new engine reports, the hosts and tunnels that were up show what is happening.
@@ -184,7 +184,7 @@ export class EngineClient implements Engine, Disposable {
   }
 
   /**
-   * Gives a fresh engine the tunnels of `before`, all at once and each as it was: the worker adds
+   * Gives a fresh engine the tunnels of `before`, all at once and each as it was: the engine adds
    * them in this order and starts the ones that were running at once (their hosts connect in
    * parallel), so a running tunnel goes from "reconnecting" to "starting", never to "stopped".
    */
@@ -208,12 +208,12 @@ export class EngineClient implements Engine, Disposable {
     if (generation !== this.generation) return;
     this.restoring = undefined;
     // What could not be added goes from view now (its error is in the log).
-    this.last = this.fromWorker;
+    this.last = this.fromEngine;
     if (!this.disposed) this.changeEmitter.fire(this.last);
   }
 
   /**
-   * A snapshot from the worker, plus (while a restarted engine is given its tunnels back) the
+   * A snapshot from the engine, plus (while a restarted engine is given its tunnels back) the
    * hosts and tunnels it does not have yet: the tree keeps showing them, and a command naming
    * one finds it, instead of it vanishing until its turn comes.
    */
@@ -254,18 +254,18 @@ export class EngineClient implements Engine, Disposable {
 
   private post(msg: ToWorker): void {
     if (this.dead) return;
-    if (!this.worker) void this.start();
-    this.worker!.post(msg);
+    if (!this.runner) void this.start();
+    this.runner!.post(msg);
   }
 
   private onMessage(msg: FromWorker): void {
     switch (msg.type) {
       case 'change':
-        this.last = this.withRestoring(this.fromWorker = msg.snapshot);
+        this.last = this.withRestoring(this.fromEngine = msg.snapshot);
         if (!this.disposed) this.changeEmitter.fire(this.last);
         return;
       case 'reply': {
-        this.last = this.withRestoring(this.fromWorker = msg.snapshot);
+        this.last = this.withRestoring(this.fromEngine = msg.snapshot);
         const p = this.pending.get(msg.id);
         this.pending.delete(msg.id);
         if (msg.error) p?.reject(toError(msg.error));
@@ -279,7 +279,7 @@ export class EngineClient implements Engine, Disposable {
         const prompter = this.opts.prompter as unknown as Record<string, (req: unknown, withdrawn: AbortSignal) => Promise<unknown>>;
         const withdrawn = new AbortController();
         this.prompts.set(msg.id, withdrawn);
-        // A withdrawn question's answer goes nowhere: the worker (or the attempt) asking is gone.
+        // A withdrawn question's answer goes nowhere: the engine (or the attempt) asking is gone.
         const answer = (a: ToWorker & { type: 'answer' }): void => {
           if (this.prompts.get(msg.id) !== withdrawn) return;
           this.prompts.delete(msg.id);
@@ -301,7 +301,7 @@ export class EngineClient implements Engine, Disposable {
     }
   }
 
-  /** Closes the question the worker asked under `id`, or (no id: the worker is gone) every one. */
+  /** Closes the question the engine asked under `id`, or (no id: the engine is gone) every one. */
   private withdrawPrompts(id?: number): void {
     for (const [k, c] of [...this.prompts]) {
       if (id !== undefined && k !== id) continue;
@@ -310,7 +310,7 @@ export class EngineClient implements Engine, Disposable {
     }
   }
 
-  /** Commands sent to a worker that will never answer them. */
+  /** Commands sent to an engine that will never answer them. */
   private rejectPending(err: Error): void {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
@@ -356,7 +356,7 @@ export class EngineClient implements Engine, Disposable {
   /** Like TunnelManager.resolveHost: the ssh config plus this client's current options. */
   resolveHost(host: string): ResolvedHost { return resolveHostSettings(this.config, host, this.opts); }
 
-  /** The worker logs the config's problems; this copy only answers questions. */
+  /** The engine logs the config's problems; this copy only answers questions. */
   private get config(): SshConfig {
     return (this.configCache ??= loadSshConfig({ path: this.opts.configFile, homeDir: this.opts.homeDir }));
   }
@@ -364,18 +364,18 @@ export class EngineClient implements Engine, Disposable {
   reloadConfig(): void {
     // Read again on the next question.
     this.configCache = undefined;
-    if (this.worker) {
-      // The worker re-reads it too; its change event tells the UI.
+    if (this.runner) {
+      // The engine re-reads it too; its change event tells the UI.
       void this.call('reloadConfig').catch(() => undefined);
     } else {
-      // No worker yet (it reads the config when it starts): tell the UI here, as TunnelManager would.
+      // No engine yet (it reads the config when it starts): tell the UI here, as TunnelManager would.
       setImmediate(() => {
         if (!this.disposed) this.changeEmitter.fire(this.last);
       });
     }
   }
 
-  /** Changed settings go to the worker with the next command (reloadConfig, sent at once). */
+  /** Changed settings go to the engine with the next command (reloadConfig, sent at once). */
   updateOptions(settings: EngineSettings): boolean {
     const keys = Object.keys(settings) as (keyof EngineSettings)[];
     if (!keys.some((k) => this.opts[k] !== settings[k])) return false;
@@ -395,10 +395,10 @@ export class EngineClient implements Engine, Disposable {
 
   retryNow(): void {
     // Nothing to retry before the engine ever ran.
-    if (this.worker) void this.call('retryNow').catch(() => undefined);
+    if (this.runner) void this.call('retryNow').catch(() => undefined);
   }
 
-  /** Renames at once in the cached snapshot; the worker follows. */
+  /** Renames at once in the cached snapshot; the engine follows. */
   setLabel(id: string, label: string | undefined): ForwardSnapshot {
     const f = this.forwardSnapshot(id);
     f.label = label || undefined;
@@ -406,7 +406,7 @@ export class EngineClient implements Engine, Disposable {
     return { ...f };
   }
 
-  /** True when the connection was known (as of the last snapshot); it closes in the worker. */
+  /** True when the connection was known (as of the last snapshot); it closes in the engine. */
   closeConnection(forwardId: string, connectionId: number): boolean {
     const known = this.forwardSnapshot(forwardId).connections.some((c) => c.id === connectionId);
     void this.call('closeConnection', forwardId, connectionId).catch(() => undefined);
@@ -421,11 +421,11 @@ export class EngineClient implements Engine, Disposable {
     return f;
   }
 
-  /** Stops every forward and session in the worker, then ends the worker. */
+  /** Stops every forward and session in the engine, then ends it. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.worker) {
+    if (this.runner) {
       try {
         await this.call('dispose');
       } catch { /* already gone */ }
@@ -433,6 +433,6 @@ export class EngineClient implements Engine, Disposable {
     this.logLevelFollower.dispose();
     this.changeEmitter.dispose();
     this.withdrawPrompts();
-    await this.worker?.terminate();
+    await this.runner?.terminate();
   }
 }
