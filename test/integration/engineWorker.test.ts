@@ -465,7 +465,7 @@ describe('the engine process and the extension host', () => {
         owner.stdout!.on('data', (d: Buffer) => { out += String(d); if (out.includes('\n')) resolve(out.split('\n')[0]!); });
         owner.on('exit', (code) => reject(new Error(`the owner exited (${code}) before its tunnel was up: ${out}`)));
       });
-      const started = JSON.parse(line) as { state: string; error?: string; pid: number };
+      const started = JSON.parse(line) as { state: string; error?: string };
       assert.equal(started.state, 'listening', started.error);
       engines = childrenOf(owner.pid!);
       assert.equal(engines.length, 1, 'one engine process, a child of its owner');
