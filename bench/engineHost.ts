@@ -52,7 +52,7 @@ async function handle(req: Req): Promise<unknown> {
       let constructMs: number;
       let readyMs: number;
       if (req.mode === 'client') {
-        // The extension constructs the client at activation; the worker starts with the first tunnel.
+        // The extension constructs the client at activation; the engine starts with the first tunnel.
         const more = req.clientOptions as Partial<ConstructorParameters<NonNullable<typeof engine.EngineClient>>[0]> | undefined;
         const client = new engine.EngineClient!({ ...options, workerPath: process.env.BENCH_ENGINE_WORKER!, ...more });
         constructMs = performance.now() - t0;

@@ -201,7 +201,11 @@ export interface ExtensionHostOptions {
   shortMax: number;
   shortMs: number;
   burst: number;
-  /** Write each phase's CPU profiles here: the extension host's thread and its worker threads (the engine). */
+  /**
+   * Write each phase's CPU profiles here: the extension host's thread and its worker threads. The
+   * engine runs in a process of its own since change 22, which this does not profile (`perf record
+   * -p <its pid>` does; or a build with `isolation: 'worker'` through BENCH_VSCODE_EXTENSION).
+   */
   profileDir?: string;
   /**
    * More VS Code user settings (BENCH_VSCODE_SETTINGS), e.g. `{"remote.autoForwardPortsSource":
