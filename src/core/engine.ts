@@ -1,5 +1,5 @@
 /**
- * What a UI drives: TunnelManager's surface. The extension runs it in a worker thread through
+ * What a UI drives: TunnelManager's surface. The extension runs it in a process of its own through
  * EngineClient (so forwarded bytes and ssh2's pure-JS crypto cost the extension host nothing);
  * tests and tools may use a TunnelManager directly.
  */

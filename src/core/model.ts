@@ -1,7 +1,7 @@
 /**
  * The engine's public, plain-data model. Everything here is serialisable (no class instances, no
- * functions) so that the engine can later run in a worker or child process and talk to the UI with
- * messages: snapshots go out, commands and prompt answers come in.
+ * functions) so that the engine can run in a child process (or a worker thread) and talk to the UI
+ * with messages: snapshots go out, commands and prompt answers come in.
  */
 
 /** OpenSSH's three kinds of TCP forwarding: -L, -R and -D. */

@@ -1,5 +1,6 @@
 /**
- * The engine's side of the worker boundary: a TunnelManager driven by messages from EngineClient.
+ * The engine's side of the boundary (in its process or worker thread): a TunnelManager driven by
+ * messages from EngineClient.
  * Log lines and prompts go back to the client thread (which owns the UI); snapshots are sent on
  * every change and with every reply, so the client's cached snapshot is never older than a reply.
  */
@@ -10,7 +11,7 @@ import { TunnelManager } from '../tunnelManager';
 import { LogBatcher } from './logBatcher';
 import type { CommandName, FromWorker, PlainManagerOptions, PromptKind, SerializedError, ToWorker, WorkerInit } from './protocol';
 
-/** The part of a MessagePort (or worker_threads parentPort) this needs. */
+/** The part of a MessagePort (worker_threads' parentPort, or clientChannel's IPC port) this needs. */
 export interface Port {
   postMessage(message: FromWorker): void;
   on(event: 'message', listener: (message: ToWorker) => void): unknown;
@@ -30,15 +31,15 @@ export interface EngineWorker {
 }
 
 /**
- * The worker thread's whole life (workerMain.ts): the engine behind `parentPort`, the port closed
- * on dispose, and the log lines still batched sent when the thread exits, so the lines leading up
- * to an exit reach the log before the client's error does.
+ * The engine's whole life (workerMain.ts, through clientChannel.ts): the engine behind the port,
+ * the port closed on dispose, and the log lines still batched sent when the process (or thread)
+ * exits, so the lines leading up to an exit reach the log before the client's error does.
  *
  * An exception nothing caught is logged and the engine carries on (a promise rejected with no
  * handler comes here too: Node raises it as an uncaught exception). That is what VS Code's
  * extension host does for an extension's, so the engine on the extension host's thread would
- * carry on too; a worker thread would instead end on it, closing every tunnel of every host
- * because of one bug in one connection's path.
+ * carry on too; a process or worker thread of its own would instead end on it, closing every
+ * tunnel of every host because of one bug in one connection's path.
  */
 export function runEngineWorker(port: Port & { close(): void }, init: WorkerInit): EngineWorker {
   const worker = startEngineWorker(port, init, () => port.close());

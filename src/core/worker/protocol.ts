@@ -1,7 +1,7 @@
 /**
- * Messages between EngineClient (the extension host's thread) and the engine worker. Everything is
- * plain data (structured clone): commands and prompt answers go in; replies, snapshots, log lines
- * and prompt requests come out.
+ * Messages between EngineClient (the extension host's thread) and the engine (its process or
+ * worker thread). Everything is plain data (structured clone): commands and prompt answers go in;
+ * replies, snapshots, log lines and prompt requests come out.
  */
 import type { LogLevel, LogLine } from '../log';
 import type { ManagerSnapshot } from '../model';
@@ -10,7 +10,7 @@ import type { ManagerOptions } from '../tunnelManager';
 /** ManagerOptions without the log and prompter (those stay on the client's side). */
 export type PlainManagerOptions = Omit<ManagerOptions, 'log' | 'prompter'>;
 
-/** TunnelManager methods the worker runs on request. */
+/** TunnelManager methods the engine runs on request. */
 export type CommandName =
   | 'addForward' | 'startForward' | 'stopForward' | 'toggleForward' | 'removeForward' | 'setLabel'
   | 'closeConnection' | 'connectHost' | 'disconnectHost' | 'retryNow' | 'stopAll' | 'reloadConfig' | 'dispose';
