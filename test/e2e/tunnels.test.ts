@@ -24,6 +24,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { liveProcessGroups, missingPrerequisites, repoRoot, startVsCode, type TreeItemInfo, type VsCodeSession } from './harness';
 import { SSHD_PATH, freePort, renderSshConfig, sshConfigEntryFor, startSshd, type Sshd } from '../fixtures/sshd';
+import { readProcs } from '../fixtures/processTable';
 import { echoThrough, isBound, startEchoServer, startHttpServer, waitForBound, type TestServer } from '../fixtures/servers';
 
 const root = repoRoot();
@@ -241,21 +242,16 @@ function uiTest(name: string, timeoutMs: number, body: (t: TestContext) => Promi
 
 /** Processes running SSH Tunnels' engine script (dist/engineWorker.js), with their parent's command line. */
 function engineProcesses(): Array<{ pid: number; parent: string }> {
-  const read = (pid: string, file: string): string => {
+  const cmdline = (pid: number): string[] => {
     try {
-      return fs.readFileSync(`/proc/${pid}/${file}`, 'latin1');
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
     } catch {
-      return '';
+      return [];
     }
   };
-  const out: Array<{ pid: number; parent: string }> = [];
-  for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    if (!read(pid, 'cmdline').split('\0').some((a) => a.endsWith(path.join('dist', 'engineWorker.js')))) continue;
-    const stat = read(pid, 'stat');
-    const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '';
-    out.push({ pid: Number(pid), parent: read(ppid, 'cmdline').split('\0').join(' ') });
-  }
-  return out;
+  return [...readProcs().values()]
+    .filter((p) => p.state !== 'Z' && cmdline(p.pid).some((a) => a.endsWith(path.join('dist', 'engineWorker.js'))))
+    .map((p) => ({ pid: p.pid, parent: cmdline(p.ppid).join(' ') }));
 }
 
 describe('SSH Tunnels in a browser-driven VS Code, against real sshds', { skip: skipReason }, () => {

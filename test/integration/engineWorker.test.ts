@@ -19,6 +19,7 @@ import { EngineClient, MAX_RESTARTS } from '../../src/core/worker/engineClient';
 import type { Isolation } from '../../src/core/worker/engineRunner';
 import { eventually, ScriptedPrompter } from '../fixtures/engine';
 import { echoThrough, isListening, sha256, startEchoServer, type TestServer } from '../fixtures/servers';
+import { readProc, readProcs } from '../fixtures/processTable';
 import { freePort, renderSshConfig, sshConfigEntryFor, startSshd, type SshConfigEntry, type Sshd } from '../fixtures/sshd';
 
 const WORKER = path.join(__dirname, '..', '..', 'src', 'core', 'worker', 'workerMain.js');
@@ -26,25 +27,9 @@ const CRASHING_WORKER = path.join(__dirname, '..', 'fixtures', 'crashingWorker.j
 const EXITING_WORKER = path.join(__dirname, '..', 'fixtures', 'exitingWorker.js');
 const ENGINE_OWNER = path.join(__dirname, '..', 'fixtures', 'engineOwner.js');
 
-/** Processes whose parent is `pid` (from /proc), and whether a process still runs (a zombie does not). */
-function childrenOf(pid: number): number[] {
-  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
-    try {
-      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-    } catch {
-      return false;
-    }
-  });
-}
-function runs(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
+/** Live processes whose parent is `pid`, and whether a process still runs (a zombie does not). */
+const childrenOf = (pid: number): number[] => [...readProcs().values()].filter((p) => p.ppid === pid && p.state !== 'Z').map((p) => p.pid);
+const runs = (pid: number): boolean => (readProc(pid)?.state ?? 'Z') !== 'Z';
 
 let sshd: Sshd;
 /** Where the clients of the suite running now start their engine. */
