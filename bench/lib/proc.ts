@@ -1,5 +1,6 @@
 /** /proc readers: RSS, peak RSS, CPU time of a process and busy time of the whole machine. */
 import * as fs from 'node:fs';
+import { descendants, readProcs } from '../../test/fixtures/processTable';
 
 const TICK_HZ = 100;
 
@@ -109,9 +110,7 @@ export function childrenOf(pid: number): number[] {
 
 /** `pid` and every process below it (an engine host and the engine process EngineClient forked). */
 export function withDescendants(pid: number): number[] {
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) out.push(...childrenOf(out[i]!));
-  return out;
+  return [pid, ...descendants(pid, readProcs()).filter((p) => p.state !== 'Z').map((p) => p.pid)];
 }
 
 /** RSS of a process and its descendants together, bytes. */
