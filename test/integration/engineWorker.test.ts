@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { TunnelError } from '../../src/core/errors';
 import { Log, type LogLine } from '../../src/core/log';
 import { allForwards, type ManagerSnapshot } from '../../src/core/model';
-import { EngineClient, MAX_RESTARTS } from '../../src/core/worker/engineClient';
+import { EngineClient, MAX_RESTARTS, type EngineClientOptions } from '../../src/core/worker/engineClient';
 import type { Isolation } from '../../src/core/worker/engineRunner';
 import { eventually, ScriptedPrompter } from '../fixtures/engine';
 import { echoThrough, isListening, sha256, startEchoServer, type TestServer } from '../fixtures/servers';
@@ -49,13 +49,13 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function client(entry: Partial<SshConfigEntry> = {}, prompter = new ScriptedPrompter(), workerPath = WORKER): { engine: EngineClient; lines: LogLine[]; log: Log; prompter: ScriptedPrompter } {
+function client(entry: Partial<SshConfigEntry> = {}, prompter = new ScriptedPrompter(), workerPath = WORKER, more: Partial<EngineClientOptions> = {}): { engine: EngineClient; lines: LogLine[]; log: Log; prompter: ScriptedPrompter } {
   const configFile = path.join(dir, `config-${Math.random().toString(36).slice(2)}`);
   fs.writeFileSync(configFile, renderSshConfig([sshConfigEntryFor(sshd, 'fixture', { extra: ['IdentityAgent none'], ...entry })]));
   const log = new Log('debug1');
   const lines: LogLine[] = [];
   log.onLine((l) => lines.push(l));
-  const engine = new EngineClient({ log, prompter, configFile, homeDir: dir, reconnect: false, workerPath, isolation });
+  const engine = new EngineClient({ log, prompter, configFile, homeDir: dir, reconnect: false, workerPath, isolation, ...more });
   return { engine, lines, log, prompter };
 }
 
@@ -433,6 +433,23 @@ describe('the engine process and the extension host', () => {
       const data = randomBytes(64 * 1024);
       assert.equal(sha256(await echoThrough(p, data)), sha256(data));
       assert.ok(!runs(engines[0]!), 'the killed process is gone');
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('Node flags given for the engine process reach it, and only it', async () => {
+    const { engine } = client({}, undefined, undefined, { processArgs: ['--max-semi-space-size=4'] });
+    try {
+      const p = await freePort();
+      const snap = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
+      assert.equal(snap.state, 'listening', snap.error);
+      const engines = childrenOf(process.pid).map((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0'))
+        .filter((argv) => argv.some((a) => a.endsWith('workerMain.js')));
+      assert.equal(engines.length, 1, 'one engine process, a child of this one');
+      assert.deepEqual(engines[0]!.slice(1, engines[0]!.findIndex((a) => a.endsWith('workerMain.js'))), ['--max-semi-space-size=4'], 'the flags before the script, none of this process\'s');
+      const data = randomBytes(64 * 1024);
+      assert.equal(sha256(await echoThrough(p, data)), sha256(data));
     } finally {
       await engine.dispose();
     }

@@ -42,9 +42,11 @@ export interface EngineClientOptions extends ManagerOptions {
   isolation?: Isolation;
   /** With isolation 'worker': more options for the Worker (resourceLimits, ...). */
   workerOptions?: WorkerOptions;
+  /** With isolation 'process': Node and V8 flags for the engine process (the bench's A/Bs of V8 flags). */
+  processArgs?: string[];
 }
 
-const CLIENT_ONLY = new Set(['log', 'prompter', 'workerPath', 'isolation', 'workerOptions']);
+const CLIENT_ONLY = new Set(['log', 'prompter', 'workerPath', 'isolation', 'workerOptions', 'processArgs']);
 
 /**
  * An engine that ended after it had started is started again with its tunnels, up to
@@ -116,7 +118,7 @@ export class EngineClient implements Engine, Disposable {
     const options = this.plainOptions();
     this.sentOptions = JSON.stringify(options);
     const init: WorkerInit = { options, logLevel: this.opts.log.level };
-    const engine = startEngineRunner(this.opts.isolation ?? 'process', this.opts.workerPath, init, this.opts.workerOptions);
+    const engine = startEngineRunner(this.opts.isolation ?? 'process', this.opts.workerPath, init, this.opts.workerOptions, this.opts.processArgs);
     this.runner = engine;
     let readyResolve!: () => void;
     let readyReject!: (e: Error) => void;

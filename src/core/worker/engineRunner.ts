@@ -38,8 +38,8 @@ export interface EngineRunner {
 /** How long a child process has to end by itself once its channel is closed, before it is killed. */
 const EXIT_GRACE_MS = 2000;
 
-export function startEngineRunner(isolation: Isolation, script: string, init: WorkerInit, workerOptions?: WorkerOptions): EngineRunner {
-  return isolation === 'worker' ? workerRunner(script, init, workerOptions) : processRunner(script, init);
+export function startEngineRunner(isolation: Isolation, script: string, init: WorkerInit, workerOptions?: WorkerOptions, processArgs: string[] = []): EngineRunner {
+  return isolation === 'worker' ? workerRunner(script, init, workerOptions) : processRunner(script, init, processArgs);
 }
 
 function workerRunner(script: string, init: WorkerInit, options: WorkerOptions | undefined): EngineRunner {
@@ -56,11 +56,11 @@ function workerRunner(script: string, init: WorkerInit, options: WorkerOptions |
   };
 }
 
-function processRunner(script: string, init: WorkerInit): EngineRunner {
+function processRunner(script: string, init: WorkerInit, processArgs: string[]): EngineRunner {
   const child: ChildProcess = fork(script, [], {
     // Not the extension host's own flags (an inspector port, Electron's); under Electron (VS Code
     // desktop) process.execPath is Electron itself, which runs as plain Node with this variable.
-    execArgv: [],
+    execArgv: processArgs,
     env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
     serialization: 'advanced',
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
