@@ -18,10 +18,10 @@ import * as path from 'node:path';
 import { startSshd, freePort, type Sshd } from '../test/fixtures/sshd';
 import { EngineForwarder, OpenSshForwarder, SSH_PATH, killAllNow, startDevice, type ForwardSet } from './lib/forwarders';
 import { measureActivation } from './lib/activation';
-import { measureExtensionHost, phases, type ExtensionHostResult } from './lib/extensionHost';
+import { BURST_SETTLE_MS, measureExtensionHost, phases, type ExtensionHostResult } from './lib/extensionHost';
 import { CODE_SERVER_VERSION } from '../test/e2e/harness';
 import { bulk, concurrentEcho, firstByte, shortConnections, startBulkServer, startEchoServer, startGreetingServer, type Target, type Via } from './lib/load';
-import { busyPercent, cpuOf, listenOverflows, loadAverage, machineTicks, procMem, procMinorFaults, resetPeak, treeRss, withDescendants } from './lib/proc';
+import { busyPercent, cpuOf, listenOverflows, loadAverage, machineTicks, procMem, procMinorFaults, resetPeak, resetTreePeak, treeMem, treeRss, withDescendants } from './lib/proc';
 import { MiB, cell, median, num, ratio, summarize, type Summary } from './lib/stats';
 import { renderComparison, type BenchResults } from './lib/compare';
 
@@ -536,9 +536,15 @@ async function sectionConcurrent(fx: Fixture): Promise<void> {
     await startEngine(fx, 'ours', 'thread', [cipher], ['lEcho', 'rEcho']),
   ];
   for (const c of COMPARE) fwds.push(await startEngine(fx, c.name, 'thread', [cipher], ['lEcho', 'rEcho'], c.file));
+  // As shipped: the engine in a process of its own; RSS and CPU of both processes together.
+  if (WITH_WORKER && fs.existsSync(path.join(__dirname, 'engineWorker.js'))) {
+    for (const v of [{ name: 'ours-client', clientOptions: undefined }, ...CLIENT_VARIANTS]) {
+      fwds.push(await startEngine(fx, v.name, 'client', [cipher], ['lEcho', 'rEcho'], undefined, v.clientOptions));
+    }
+  }
   try {
     await sleep(2000);
-    const fresh = new Map(fwds.map((f) => [f.name, procMem(f.pidFor(cipher))!.rss]));
+    const fresh = new Map(fwds.map((f) => [f.name, treeMem(f.pidFor(cipher))!.rss]));
     // One unmeasured burst each: the engine's code is JIT-compiled and its heap sized, as in a
     // process that has been running for a while (OpenSSH has nothing to warm up).
     for (const kind of ['L', 'R'] as const) {
@@ -560,21 +566,21 @@ async function sectionConcurrent(fx: Fixture): Promise<void> {
         const order = rep % 2 ? [...fwds].reverse() : fwds;
         for (const f of order) {
           const pid = f.pidFor(cipher);
-          const rssBefore = procMem(pid)!.rss;
-          resetPeak(pid);
+          const rssBefore = treeMem(pid)!.rss;
+          resetTreePeak(pid);
           const cpu = cpuCounter(fx, pid);
           const overflows = listenOverflows();
           const r = await concurrentEcho(viaFor(fx, f.ports.get(cipher)!, kind, 'echo'), BURST);
           const used = cpu();
           const retransmits = { ...r.waited, overflows: listenOverflows() - overflows };
-          const peak = procMem(pid)!.hwm;
+          const peak = treeMem(pid)!.hwm;
           pending.push({ k: key('concurrent', f.name, `-${kind}`), pid, end: Date.now(), r: { seconds: r.seconds, failures: r.failures, reasons: r.reasons, echoed: r.echoed, rssFresh: fresh.get(f.name), rssBefore, peak, cpu: used, retransmits } });
           log(`concurrent ${f.name} -${kind}: ${r.echoed}/${BURST} echoed in ${r.seconds.toFixed(3)} s${r.failures ? ` (failed: ${JSON.stringify(r.reasons)})` : ''}`);
           await sleep(500);
         }
         for (const p of pending) {
           await sleep(Math.max(0, p.end + SETTLE_MS - Date.now()));
-          (results.concurrent[p.k] ??= []).push({ ...p.r, rssAfter: procMem(p.pid)!.rss });
+          (results.concurrent[p.k] ??= []).push({ ...p.r, rssAfter: treeMem(p.pid)!.rss });
         }
       }
     }
@@ -687,7 +693,7 @@ function report(): string {
     out.push('| forward | forwarder | all echoed after, s | failures | waited on a retransmit: connect / echo; overflows | CPU-s forwarder / sshd / clients+target | RSS fresh MB | RSS before MB | peak RSS MB | RSS 10 s after MB | after / before |');
     out.push('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const kind of ['L', 'R']) {
-      for (const n of ['raw', 'openssh', 'ours', ...COMPARE.map((c) => c.name)]) {
+      for (const n of ['raw', 'openssh', 'ours', ...COMPARE.map((c) => c.name), 'ours-client', ...CLIENT_VARIANTS.map((c) => c.name)]) {
         const k = key('concurrent', n, `-${kind}`);
         if (!results.concurrent[k]) continue;
         const list = results.concurrent[k]!;
@@ -700,7 +706,7 @@ function report(): string {
         const cpus = `${n === 'raw' ? '–' : cpu('forwarder')} / ${n === 'raw' ? '–' : cpu('sshd')} / ${cpu('clientsAndTarget')}`;
         const rt = (f: keyof BurstRetransmits): string => cell(summarize(list.map((r) => r.retransmits?.[f] ?? NaN)));
         const waits = `${rt('connect')} / ${rt('echo')}; ${rt('overflows')}`;
-        out.push(`| -${kind} | ${n === 'raw' ? 'raw (no tunnel)' : n === 'ours' ? 'SSH Tunnels' : n === 'openssh' ? 'OpenSSH ssh' : n} | ${cell(summarize(list.map((r) => r.seconds)))} | ${failed}${failed ? ` (${Object.entries(why).map(([w, c]) => `${w} ${c}`).join(', ')})` : ''} | ${waits} | ${cpus} | ${mb('rssFresh')} | ${mb('rssBefore')} | ${mb('peak')} | ${mb('rssAfter')} | ${growth} |`);
+        out.push(`| -${kind} | ${n === 'raw' ? 'raw (no tunnel)' : n === 'ours' ? 'SSH Tunnels' : n === 'ours-client' ? 'SSH Tunnels (EngineClient, as shipped)' : n === 'openssh' ? 'OpenSSH ssh' : n} | ${cell(summarize(list.map((r) => r.seconds)))} | ${failed}${failed ? ` (${Object.entries(why).map(([w, c]) => `${w} ${c}`).join(', ')})` : ''} | ${waits} | ${cpus} | ${mb('rssFresh')} | ${mb('rssBefore')} | ${mb('peak')} | ${mb('rssAfter')} | ${growth} |`);
       }
     }
     out.push('');
@@ -714,13 +720,14 @@ function report(): string {
     out.push('Each phase ran once through SSH Tunnels\' tunnels and once through OpenSSH\'s `ssh -L` to the same targets in the same VS Code (SSH Tunnels idle then): the OpenSSH figures are what this VS Code does anyway on this box while the same traffic runs.', '');
     out.push('CPU-s: during the phase (from /proc, 10 ms ticks), of the extension host process (its thread, other extensions), SSH Tunnels\' engine process (a child of the extension host), code-server\'s other processes (the server relays what the extension host sends to the page), and Chromium (the page).', '');
     out.push('Minor page faults: of the extension host process during the phase. VS Code\'s port finder (remote extension hosts, `remote.autoForwardPortsSource` "process") forks that process every 2-3 s, and after each fork every page it writes faults once (copy-on-write).', '');
-    out.push('| phase | through | what moved | extension host ELD p50 / p99 / max ms | extension host busy % | workbench long tasks / total ms / longest ms | CPU-s extension host / SSH Tunnels engine process / code-server / Chromium | minor faults extension host / engine process |', '|---|---|---|---|---|---|---|---|');
+    out.push(`Engine RSS: of SSH Tunnels' engine process when the phase began and when it ended; for the burst, ${BURST_SETTLE_MS / 1000} s after it ended (the issue's "RSS back within 10 % of before 10 s after").`, '');
+    out.push('| phase | through | what moved | extension host ELD p50 / p99 / max ms | extension host busy % | workbench long tasks / total ms / longest ms | CPU-s extension host / SSH Tunnels engine process / code-server / Chromium | minor faults extension host / engine process | engine RSS MB before / after; after / before |', '|---|---|---|---|---|---|---|---|---|');
     for (const name of phases(BURST)) {
       for (const [through, list] of [['SSH Tunnels', v.phases[name]], ['OpenSSH ssh -L', v.openssh[name]]] as const) {
         if (!list?.length) continue;
         const f = (k: keyof (typeof list)[number]): Summary => summarize(list.map((r) => r[k]));
         const moved = name === 'idle' ? '–' : name.startsWith('bulk') ? `${cell(f('work'))} MB/s` : name.startsWith('short') ? `${cell(f('work'))} conn/s` : `all echoed after ${cell(f('work'))} s`;
-        out.push(`| ${name} | ${name === 'idle' ? '(nothing)' : through} | ${moved} | ${num(f('p50').median)} / ${cell(f('p99'))} / ${num(f('max').median)} | ${cell(f('busy'))} | ${num(f('longTasks').median)} / ${num(f('longTaskMs').median)} / ${num(f('longestTaskMs').median)} | ${num(f('cpuExtHost').median)} / ${num(f('cpuEngine').median)} / ${num(f('cpuServer').median)} / ${num(f('cpuBrowser').median)} | ${num(f('faultsExtHost').median)} / ${num(f('faultsEngine').median)} |`);
+        out.push(`| ${name} | ${name === 'idle' ? '(nothing)' : through} | ${moved} | ${num(f('p50').median)} / ${cell(f('p99'))} / ${num(f('max').median)} | ${cell(f('busy'))} | ${num(f('longTasks').median)} / ${num(f('longTaskMs').median)} / ${num(f('longestTaskMs').median)} | ${num(f('cpuExtHost').median)} / ${num(f('cpuEngine').median)} / ${num(f('cpuServer').median)} / ${num(f('cpuBrowser').median)} | ${num(f('faultsExtHost').median)} / ${num(f('faultsEngine').median)} | ${through === 'SSH Tunnels' ? `${num(f('rssEngineBefore').median / 1e6)} / ${num(f('rssEngineAfter').median / 1e6)}; ${cell(summarize(list.map((x) => x.rssEngineAfter / x.rssEngineBefore)))}` : '–'} |`);
       }
     }
     out.push('');

@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { e2eInstall, missingPrerequisites, startVsCode, type VsCodeSession } from '../../test/e2e/harness';
 import { freePort } from '../../test/fixtures/sshd';
 import { OpenSshForwarder } from './forwarders';
-import { cpuOf, pidsByCmdline, procMinorFaults } from './proc';
+import { cpuOf, pidsByCmdline, procMem, procMinorFaults } from './proc';
 import { bulk, concurrentEcho, shortConnections, type Target, type Via } from './load';
 
 export interface PhaseSample {
@@ -47,6 +47,12 @@ export interface PhaseSample {
   /** Minor page faults during the phase: of the extension host process (all its threads), and of the engine process. */
   faultsExtHost: number;
   faultsEngine: number;
+  /**
+   * RSS of the engine process, bytes: when the phase began and when it ended — for the burst,
+   * BURST_SETTLE_MS after it ended (what it gives back once the burst is over).
+   */
+  rssEngineBefore: number;
+  rssEngineAfter: number;
   /** What the phase moved: MB/s for bulk, connections/s for short, seconds for the burst. */
   work: number;
   seconds: number;
@@ -63,6 +69,8 @@ export interface ExtensionHostResult {
 }
 
 const burstPhase = (burst: number): string => `${burst} concurrent -L`;
+/** How long after a burst the engine's RSS is read again (the issue's "RSS 10 s after"). */
+export const BURST_SETTLE_MS = 10_000;
 /** The phases in the order they run (the burst's name carries its size). */
 export const phases = (burst: number): string[] => ['idle', 'bulk -L to', 'bulk -L from', 'short -L, 1 lane', 'short -L, 8 lanes', burstPhase(burst)];
 
@@ -275,23 +283,28 @@ export async function measureExtensionHost(o: ExtensionHostOptions): Promise<Ext
     };
     const g0 = groups();
     o.log(`vscode: ${g0.ext.length} extension host, ${g0.engine.length} SSH Tunnels engine, ${g0.server.length} other code-server and ${g0.browser.length} Chromium processes`);
-    const phase = async (into: Record<string, PhaseSample[]>, name: string, run: () => Promise<{ work: number; seconds: number }>): Promise<void> => {
+    const phase = async (into: Record<string, PhaseSample[]>, name: string, run: () => Promise<{ work: number; seconds: number }>, settleMs = 0): Promise<void> => {
       await session.page.evaluate(LONG_TASKS_TAKE);
       const g = groups();
       const faults = (pids: number[]): number => pids.reduce((n, pid) => n + (procMinorFaults(pid) || 0), 0);
       const cpu0 = [cpuOf(g.ext), cpuOf(g.engine), cpuOf(g.server), cpuOf(g.browser)];
       const faults0 = [faults(g.ext), faults(g.engine)];
+      const rss = (pids: number[]): number => pids.reduce((n, pid) => n + (procMem(pid)?.rss ?? 0), 0);
+      const rssEngineBefore = rss(g.engine);
       await get(probePort, 'start');
       const done = await run();
       const cpu1 = [cpuOf(g.ext), cpuOf(g.engine), cpuOf(g.server), cpuOf(g.browser)];
       const faults1 = [faults(g.ext), faults(g.engine)];
       const p = await get(probePort, `stop?name=${encodeURIComponent(name)}`);
       const tasks = (await session.page.evaluate(LONG_TASKS_TAKE)) as number[];
+      if (settleMs) await new Promise((res) => setTimeout(res, settleMs));
+      const rssEngineAfter = rss(g.engine);
       (into[name] ??= []).push({
         p50: p.p50!, p99: p.p99!, max: p.max!, busy: p.busy!,
         longTasks: tasks.length, longTaskMs: tasks.reduce((a, b) => a + b, 0), longestTaskMs: Math.max(0, ...tasks),
         cpuExtHost: cpu1[0]! - cpu0[0]!, cpuEngine: cpu1[1]! - cpu0[1]!, cpuServer: cpu1[2]! - cpu0[2]!, cpuBrowser: cpu1[3]! - cpu0[3]!,
         faultsExtHost: faults1[0]! - faults0[0]!, faultsEngine: faults1[1]! - faults0[1]!,
+        rssEngineBefore, rssEngineAfter,
         work: done.work, seconds: done.seconds,
       });
     };
@@ -312,9 +325,9 @@ export async function measureExtensionHost(o: ExtensionHostOptions): Promise<Ext
         return { work: 0, seconds: idleMs / 1000 };
       });
       // Each phase through ours, then through ssh (alternating which goes first by round).
-      const both = async (name: string, run: (via: { bulk: Via; echo: Via }) => Promise<{ work: number; seconds: number }>): Promise<void> => {
+      const both = async (name: string, run: (via: { bulk: Via; echo: Via }) => Promise<{ work: number; seconds: number }>, settleMs = 0): Promise<void> => {
         const order = r % 2 === 0 ? [[result.phases, ours], [result.openssh, theirs]] as const : [[result.openssh, theirs], [result.phases, ours]] as const;
-        for (const [into, via] of order) await phase(into, name, () => run(via));
+        for (const [into, via] of order) await phase(into, name, () => run(via), into === result.phases ? settleMs : 0);
       };
       for (const dir of ['to', 'from'] as const) {
         await both(`bulk -L ${dir}`, async (via) => {
@@ -331,7 +344,7 @@ export async function measureExtensionHost(o: ExtensionHostOptions): Promise<Ext
       await both(burstPhase(o.burst), async (via) => {
         const b = await concurrentEcho(via.echo, o.burst);
         return { work: b.seconds, seconds: b.seconds };
-      });
+      }, BURST_SETTLE_MS);
       o.log(`extension host round ${r + 1}/${o.rounds}: ${Object.entries(result.phases).map(([k, v]) => `${k} p99 ${v.at(-1)!.p99.toFixed(1)} ms (ssh ${result.openssh[k]?.at(-1)?.p99.toFixed(1) ?? '–'})`).join(', ')}`);
     }
   } catch (e) {

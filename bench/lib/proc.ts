@@ -118,6 +118,21 @@ export function treeRss(pid: number): number {
   return withDescendants(pid).reduce((sum, p) => sum + (procMem(p)?.rss ?? 0), 0);
 }
 
+/**
+ * RSS and peak RSS of a process and its descendants, each summed over the processes (the peak sum
+ * bounds the tree's peak from above when the processes peaked at different moments).
+ */
+export function treeMem(pid: number): ProcMem | undefined {
+  const mems = withDescendants(pid).map((p) => procMem(p)).filter((m): m is ProcMem => m !== undefined);
+  if (!mems.length) return undefined;
+  return { rss: mems.reduce((a, m) => a + m.rss, 0), hwm: mems.reduce((a, m) => a + m.hwm, 0) };
+}
+
+/** resetPeak() of a process and its descendants. */
+export function resetTreePeak(pid: number): boolean {
+  return withDescendants(pid).map((p) => resetPeak(p)).every(Boolean);
+}
+
 /** Processes whose command line contains `needle` (e.g. the sshd session of one client port). */
 export function pidsByCmdline(needle: string): number[] {
   const out: number[] = [];
