@@ -15,6 +15,8 @@ export interface BenchResults {
   short?: Runs;
   firstByte?: Runs;
   concurrent?: Runs;
+  /** The `vscode` section: samples by phase, through SSH Tunnels and through OpenSSH's `ssh -L`. */
+  vscode?: { phases?: Runs; openssh?: Runs };
 }
 
 export interface ComparisonRow {
@@ -32,7 +34,10 @@ export interface ComparisonRow {
   ratioAfter?: number;
 }
 
-interface Metric { section: keyof BenchResults; field: string; metric: string; unit: string; better: 'higher' | 'lower'; ratio: boolean }
+/** The sections compared: a result file's, and its `vscode` section split by what its phases move. */
+type Section = 'bulk' | 'short' | 'firstByte' | 'concurrent' | 'vscodeBulk' | 'vscodeShort' | 'vscodeBurst' | 'vscodeAll';
+
+interface Metric { section: Section; field: string; metric: string; unit: string; better: 'higher' | 'lower'; ratio: boolean }
 
 const METRICS: Metric[] = [
   { section: 'bulk', field: 'mbps', metric: 'throughput', unit: 'MB/s', better: 'higher', ratio: true },
@@ -40,7 +45,28 @@ const METRICS: Metric[] = [
   { section: 'short', field: 'perSecond', metric: 'short connections', unit: 'conn/s', better: 'higher', ratio: true },
   { section: 'firstByte', field: 'p50', metric: 'first byte p50', unit: 'ms', better: 'lower', ratio: false },
   { section: 'concurrent', field: 'seconds', metric: 'all echoed after', unit: 's', better: 'lower', ratio: false },
+  { section: 'vscodeBulk', field: 'work', metric: 'in VS Code: throughput', unit: 'MB/s', better: 'higher', ratio: true },
+  { section: 'vscodeShort', field: 'work', metric: 'in VS Code: short connections', unit: 'conn/s', better: 'higher', ratio: true },
+  { section: 'vscodeBurst', field: 'work', metric: 'in VS Code: all echoed after', unit: 's', better: 'lower', ratio: false },
+  { section: 'vscodeAll', field: 'p99', metric: 'in VS Code: extension host ELD p99', unit: 'ms', better: 'lower', ratio: false },
 ];
+
+/**
+ * A section's runs by scenario key. The `vscode` section's phases become keys like the others'
+ * (`vscode | ours | bulk -L to`, `vscode | openssh | bulk -L to`), split by what the phase moves.
+ */
+function sectionRuns(r: BenchResults, section: Section): Runs | undefined {
+  if (!section.startsWith('vscode')) return r[section as 'bulk' | 'short' | 'firstByte' | 'concurrent'];
+  if (!r.vscode) return undefined;
+  const kind = (phase: string): Section => phase.startsWith('bulk') ? 'vscodeBulk' : phase.startsWith('short') ? 'vscodeShort' : phase.includes('concurrent') ? 'vscodeBurst' : 'vscodeAll';
+  const out: Runs = {};
+  for (const [who, phases] of [['ours', r.vscode.phases], ['openssh', r.vscode.openssh]] as const) {
+    for (const [phase, samples] of Object.entries(phases ?? {})) {
+      if (section === 'vscodeAll' || kind(phase) === section) out[`vscode | ${who} | ${phase}`] = samples;
+    }
+  }
+  return out;
+}
 
 /** The same scenario through OpenSSH's client (`| ours |`, `| ours-worker |`, … → `| openssh |`). */
 function openSshKey(scenario: string): string | undefined {
@@ -60,8 +86,8 @@ function medianOf(runs: Runs | undefined, scenario: string | undefined, field: s
 export function compareRuns(before: BenchResults, after: BenchResults): ComparisonRow[] {
   const rows: ComparisonRow[] = [];
   for (const m of METRICS) {
-    const b = before[m.section] as Runs | undefined;
-    const a = after[m.section] as Runs | undefined;
+    const b = sectionRuns(before, m.section);
+    const a = sectionRuns(after, m.section);
     if (!a || !b) continue;
     for (const scenario of Object.keys(a)) {
       const vb = medianOf(b, scenario, m.field);

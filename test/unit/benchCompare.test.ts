@@ -50,6 +50,25 @@ describe('bench comparison', () => {
     assert.match(md, /\| bulk · openssh · aes128-gcm · -L · to \| throughput \| 400 MB\/s \| 410 MB\/s \| \+2\.5 % \|/);
   });
 
+  test('the vscode section: its phases by what they move, SSH Tunnels\' against `ssh -L` in the same VS Code', () => {
+    const phase = (work: number, p99: number): Record<string, number> => ({ work, p99 });
+    const vs = (ours: number, ssh: number, burst: number, p99: number): Partial<BenchResults> => ({
+      vscode: {
+        phases: { 'idle': [phase(0, 2)], 'bulk -L to': [phase(ours, p99)], 'short -L, 1 lane': [phase(600, p99)], '1000 concurrent -L': [phase(burst, p99)] },
+        openssh: { 'idle': [phase(0, 2)], 'bulk -L to': [phase(ssh, 3)], 'short -L, 1 lane': [phase(1000, 3)], '1000 concurrent -L': [phase(1.5, 3)] },
+      },
+    });
+    const rows = compareRuns(run('d1', [300], [400], vs(250, 500, 0.4, 6)), run('d2', [300], [400], vs(400, 500, 0.3, 5)));
+    const bulk = rows.find((r) => r.scenario === 'vscode | ours | bulk -L to' && r.metric === 'in VS Code: throughput')!;
+    assert.deepEqual([bulk.before, bulk.after, bulk.ratioBefore, bulk.ratioAfter], [250, 400, 0.5, 0.8]);
+    const burst = rows.find((r) => r.scenario === 'vscode | ours | 1000 concurrent -L' && r.metric === 'in VS Code: all echoed after')!;
+    assert.equal(burst.better, 'lower');
+    assert.equal(burst.unit, 's');
+    assert.equal(rows.find((r) => r.scenario === 'vscode | ours | short -L, 1 lane' && r.metric === 'in VS Code: short connections')?.ratioAfter, 0.6);
+    assert.equal(rows.find((r) => r.scenario === 'vscode | ours | bulk -L to' && r.metric === 'in VS Code: extension host ELD p99')?.after, 5);
+    assert.equal(rows.filter((r) => r.metric === 'in VS Code: throughput').length, 2, 'the bulk phases only (ours and ssh), not idle, short or the burst');
+  });
+
   test('runs with nothing in common say so', () => {
     assert.match(renderComparison({ meta: { date: 'a' } }, { meta: { date: 'b' }, bulk: {} }), /No measurement in common\./);
   });
