@@ -21,7 +21,7 @@ import { measureActivation } from './lib/activation';
 import { BURST_SETTLE_MS, measureExtensionHost, phases, type ExtensionHostResult } from './lib/extensionHost';
 import { CODE_SERVER_VERSION } from '../test/e2e/harness';
 import { bulk, concurrentEcho, firstByte, shortConnections, startBulkServer, startEchoServer, startGreetingServer, type Target, type Via } from './lib/load';
-import { busyPercent, cpuOf, listenOverflows, loadAverage, machineTicks, procMem, procMinorFaults, resetPeak, resetTreePeak, treeMem, treeRss, withDescendants } from './lib/proc';
+import { busyPercent, cpuOf, listenOverflows, loadAverage, machineTicks, procMem, procMinorFaults, resetTreePeak, treeMem, treeRss, withDescendants } from './lib/proc';
 import { MiB, cell, median, num, ratio, summarize, type Summary } from './lib/stats';
 import { renderComparison, type BenchResults } from './lib/compare';
 
@@ -688,7 +688,7 @@ function report(): string {
 
   if (SECTIONS.has('concurrent')) {
     out.push(`### ${BURST} concurrent connections through one tunnel (1-byte echo each, all held until the last echo; ${BURST_REPS} reps)`, '');
-    out.push('Each forwarder had one unmeasured burst of each kind first (JIT, heap). RSS: the forwarder process (ssh or node); "fresh" is before any burst, "before" right before the measured one. CPU-s during the burst (from /proc, 10 ms ticks): the forwarder, all sshd processes, and the bench process that runs the 1000 clients and the echo target — on this machine the three share its cores, so their sum bounds how fast a burst can go.', '');
+    out.push('Each forwarder had one unmeasured burst of each kind first (JIT, heap). RSS: the forwarder process (ssh or node; for the EngineClient rows the host and its engine process together, each peak summed); "fresh" is before any burst, "before" right before the measured one. CPU-s during the burst (from /proc, 10 ms ticks): the forwarder, all sshd processes, and the bench process that runs the 1000 clients and the echo target — on this machine the three share its cores, so their sum bounds how fast a burst can go.', '');
     out.push('Waited on a retransmit: connections that needed ≥ 0.9 s to connect (a SYN dropped at a full accept queue, sent again after 1 s) / ≥ 0.9 s from connected to echo (the handshake\'s last ACK dropped there: the listener\'s SYN-ACK is sent again after 1 s, then 2 s more, before the connection is accepted); and the kernel\'s count of accept-queue overflows (TcpExt ListenOverflows) during the burst. The listener is ours for -L (backlog 4096) and sshd\'s for -R (128, fixed in OpenSSH): such waits are the listener\'s queue and the kernel\'s timers, not forwarding.', '');
     out.push('| forward | forwarder | all echoed after, s | failures | waited on a retransmit: connect / echo; overflows | CPU-s forwarder / sshd / clients+target | RSS fresh MB | RSS before MB | peak RSS MB | RSS 10 s after MB | after / before |');
     out.push('|---|---|---|---|---|---|---|---|---|---|---|');
