@@ -19,6 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { e2eInstall, missingPrerequisites, startVsCode, type VsCodeSession } from '../../test/e2e/harness';
 import { freePort } from '../../test/fixtures/sshd';
+import { cmdline } from '../../test/fixtures/processTable';
 import { OpenSshForwarder } from './forwarders';
 import { cpuOf, pidsByCmdline, procMem, procMinorFaults } from './proc';
 import { bulk, concurrentEcho, shortConnections, type Target, type Via } from './load';
@@ -270,13 +271,7 @@ export async function measureExtensionHost(o: ExtensionHostOptions): Promise<Ext
     const codeServer = path.dirname(path.dirname(path.dirname(e2eInstall().codeServerEntry)));
     const groups = (): { ext: number[]; engine: number[]; server: number[]; browser: number[] } => {
       const all = pidsByCmdline(codeServer).filter((pid) => pid !== process.pid);
-      const ext = all.filter((pid) => {
-        try {
-          return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('extensionHost');
-        } catch {
-          return false;
-        }
-      });
+      const ext = all.filter((pid) => cmdline(pid).join(' ').includes('extensionHost'));
       // The engine process EngineClient forks (its script is the extension's dist/engineWorker.js).
       const engine = pidsByCmdline(path.join('dist', 'engineWorker.js')).filter((pid) => pid !== process.pid);
       return { ext, engine, server: all.filter((pid) => !ext.includes(pid)), browser: pidsByCmdline('chromium').filter((pid) => pid !== process.pid) };

@@ -1,6 +1,6 @@
 /** /proc readers: RSS, peak RSS, CPU time of a process and busy time of the whole machine. */
 import * as fs from 'node:fs';
-import { descendants, readProcs } from '../../test/fixtures/processTable';
+import { cmdline, descendants, readProcs } from '../../test/fixtures/processTable';
 
 const TICK_HZ = 100;
 
@@ -94,20 +94,6 @@ export function loadAverage(): [number, number, number] {
   return [parts[0] ?? NaN, parts[1] ?? NaN, parts[2] ?? NaN];
 }
 
-/** Child PIDs of `pid` (direct children only). */
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(rest[1]) === pid && rest[0] !== 'Z') out.push(Number(name));
-    } catch { /* gone */ }
-  }
-  return out;
-}
-
 /** `pid` and every process below it (an engine host and the engine process EngineClient forked). */
 export function withDescendants(pid: number): number[] {
   return [pid, ...descendants(pid, readProcs()).filter((p) => p.state !== 'Z').map((p) => p.pid)];
@@ -135,12 +121,5 @@ export function resetTreePeak(pid: number): boolean {
 
 /** Processes whose command line contains `needle` (e.g. the sshd session of one client port). */
 export function pidsByCmdline(needle: string): number[] {
-  const out: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${name}/cmdline`, 'latin1').includes(needle)) out.push(Number(name));
-    } catch { /* gone */ }
-  }
-  return out;
+  return [...readProcs().keys()].filter((pid) => cmdline(pid).join(' ').includes(needle));
 }

@@ -24,7 +24,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { liveProcessGroups, missingPrerequisites, repoRoot, startVsCode, type TreeItemInfo, type VsCodeSession } from './harness';
 import { SSHD_PATH, freePort, renderSshConfig, sshConfigEntryFor, startSshd, type Sshd } from '../fixtures/sshd';
-import { readProcs } from '../fixtures/processTable';
+import { cmdline, readProcs } from '../fixtures/processTable';
 import { echoThrough, isBound, startEchoServer, startHttpServer, waitForBound, type TestServer } from '../fixtures/servers';
 
 const root = repoRoot();
@@ -242,13 +242,6 @@ function uiTest(name: string, timeoutMs: number, body: (t: TestContext) => Promi
 
 /** Processes running SSH Tunnels' engine script (dist/engineWorker.js), with their parent's command line. */
 function engineProcesses(): Array<{ pid: number; parent: string }> {
-  const cmdline = (pid: number): string[] => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
-    } catch {
-      return [];
-    }
-  };
   return [...readProcs().values()]
     .filter((p) => p.state !== 'Z' && cmdline(p.pid).some((a) => a.endsWith(path.join('dist', 'engineWorker.js'))))
     .map((p) => ({ pid: p.pid, parent: cmdline(p.ppid).join(' ') }));

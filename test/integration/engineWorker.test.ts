@@ -19,7 +19,7 @@ import { EngineClient, MAX_RESTARTS, type EngineClientOptions } from '../../src/
 import type { Isolation } from '../../src/core/worker/engineRunner';
 import { eventually, ScriptedPrompter } from '../fixtures/engine';
 import { echoThrough, isListening, sha256, startEchoServer, type TestServer } from '../fixtures/servers';
-import { readProc, readProcs } from '../fixtures/processTable';
+import { childrenOf, cmdline, readProc } from '../fixtures/processTable';
 import { freePort, renderSshConfig, sshConfigEntryFor, startSshd, type SshConfigEntry, type Sshd } from '../fixtures/sshd';
 
 const WORKER = path.join(__dirname, '..', '..', 'src', 'core', 'worker', 'workerMain.js');
@@ -27,8 +27,7 @@ const CRASHING_WORKER = path.join(__dirname, '..', 'fixtures', 'crashingWorker.j
 const EXITING_WORKER = path.join(__dirname, '..', 'fixtures', 'exitingWorker.js');
 const ENGINE_OWNER = path.join(__dirname, '..', 'fixtures', 'engineOwner.js');
 
-/** Live processes whose parent is `pid`, and whether a process still runs (a zombie does not). */
-const childrenOf = (pid: number): number[] => [...readProcs().values()].filter((p) => p.ppid === pid && p.state !== 'Z').map((p) => p.pid);
+/** Whether a process still runs (a zombie does not). */
 const runs = (pid: number): boolean => (readProc(pid)?.state ?? 'Z') !== 'Z';
 
 let sshd: Sshd;
@@ -424,7 +423,7 @@ describe('the engine process and the extension host', () => {
       const p = await freePort();
       const snap = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}`, label: 'Echo' });
       assert.equal(snap.state, 'listening', snap.error);
-      const engines = childrenOf(process.pid).filter((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('workerMain.js'));
+      const engines = childrenOf(process.pid).filter((pid) => cmdline(pid).some((a) => a.endsWith('workerMain.js')));
       assert.equal(engines.length, 1, 'one engine process, a child of this one');
       process.kill(engines[0]!, 'SIGKILL');
       await eventually('the restart in the log', () => lines.some((l) => l.text === 'The tunnel engine was ended by SIGKILL; its tunnels were closed. Starting it again with its tunnel.'));
@@ -444,8 +443,7 @@ describe('the engine process and the extension host', () => {
       const p = await freePort();
       const snap = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
       assert.equal(snap.state, 'listening', snap.error);
-      const engines = childrenOf(process.pid).map((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0'))
-        .filter((argv) => argv.some((a) => a.endsWith('workerMain.js')));
+      const engines = childrenOf(process.pid).map(cmdline).filter((argv) => argv.some((a) => a.endsWith('workerMain.js')));
       assert.equal(engines.length, 1, 'one engine process, a child of this one');
       assert.deepEqual(engines[0]!.slice(1, engines[0]!.findIndex((a) => a.endsWith('workerMain.js'))), ['--max-semi-space-size=4'], 'the flags before the script, none of this process\'s');
       const data = randomBytes(64 * 1024);
