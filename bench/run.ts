@@ -21,7 +21,7 @@ import { measureActivation } from './lib/activation';
 import { BURST_SETTLE_MS, measureExtensionHost, phases, type ExtensionHostResult } from './lib/extensionHost';
 import { CODE_SERVER_VERSION } from '../test/e2e/harness';
 import { bulk, concurrentEcho, firstByte, shortConnections, startBulkServer, startEchoServer, startGreetingServer, type Target, type Via } from './lib/load';
-import { busyPercent, cpuOf, listenOverflows, loadAverage, machineTicks, procMem, procMinorFaults, resetTreePeak, treeMem, treeRss, withDescendants } from './lib/proc';
+import { busyPercent, cpuOf, listenOverflows, loadAverage, machineTicks, faultsOf, procMem, resetTreePeak, treeMem, withDescendants } from './lib/proc';
 import { MiB, cell, median, num, ratio, summarize, type Summary } from './lib/stats';
 import { renderComparison, type BenchResults } from './lib/compare';
 
@@ -318,7 +318,7 @@ async function sectionStatic(fx: Fixture): Promise<void> {
       const m = (idle[mode] ??= { base: [], firstHost: [], perHost: [], nextHosts: [] });
       const e = await EngineForwarder.start({ name: `idle-${mode}`, configFile: fx.configFile, homeDir: fx.home, mode });
       await sleep(3000);
-      const r0 = treeRss(e.pid);
+      const r0 = treeMem(e.pid)!.rss;
       const after: number[] = [];
       for (let h = 1; h <= 4; h++) {
         const flags: string[] = [];
@@ -330,7 +330,7 @@ async function sectionStatic(fx: Fixture): Promise<void> {
         }
         await e.addForwards([{ host: `bench-idle-${h}`, flags, ports }]);
         await sleep(3000);
-        after.push(treeRss(e.pid));
+        after.push(treeMem(e.pid)!.rss);
       }
       m.base.push(r0);
       m.firstHost.push(after[0]! - r0);
@@ -399,13 +399,12 @@ async function sectionBulk(fx: Fixture, fwds: Fwd[]): Promise<void> {
     if (eldHost) await eldHost.call('eldStart', { resolution: ELD_RESOLUTION_MS });
     const cpu = cpuCounter(fx, pid);
     const tree = withDescendants(pid);
-    const faultsNow = (): number => tree.reduce((n, p) => n + (procMinorFaults(p) || 0), 0);
-    const f0 = faultsNow();
+    const f0 = faultsOf(tree);
     const m0 = machineTicks();
     const r = await bulk(via, s.dir, bytes);
     const m1 = machineTicks();
     const used = cpu();
-    const faults = faultsNow() - f0;
+    const faults = faultsOf(tree) - f0;
     const eld = eldHost ? await eldHost.call('eldStop') as Eld : undefined;
     const gb = bytes / 1e9;
     return { mbps: r.mbps, seconds: r.seconds, fwdCpuPerGB: used.forwarder / gb, sshdCpuPerGB: used.sshd / gb, busy: busyPercent(m0, m1, CPUS), fwdFaultsPerMB: faults / (bytes / MiB), eld };

@@ -21,7 +21,7 @@ import { e2eInstall, missingPrerequisites, startVsCode, type VsCodeSession } fro
 import { freePort } from '../../test/fixtures/sshd';
 import { cmdline } from '../../test/fixtures/processTable';
 import { OpenSshForwarder } from './forwarders';
-import { cpuOf, pidsByCmdline, procMem, procMinorFaults } from './proc';
+import { cpuOf, faultsOf, memOf, pidsByCmdline } from './proc';
 import { bulk, concurrentEcho, shortConnections, type Target, type Via } from './load';
 
 export interface PhaseSample {
@@ -281,19 +281,17 @@ export async function measureExtensionHost(o: ExtensionHostOptions): Promise<Ext
     const phase = async (into: Record<string, PhaseSample[]>, name: string, run: () => Promise<{ work: number; seconds: number }>, settleMs = 0): Promise<void> => {
       await session.page.evaluate(LONG_TASKS_TAKE);
       const g = groups();
-      const faults = (pids: number[]): number => pids.reduce((n, pid) => n + (procMinorFaults(pid) || 0), 0);
       const cpu0 = [cpuOf(g.ext), cpuOf(g.engine), cpuOf(g.server), cpuOf(g.browser)];
-      const faults0 = [faults(g.ext), faults(g.engine)];
-      const rss = (pids: number[]): number => pids.reduce((n, pid) => n + (procMem(pid)?.rss ?? 0), 0);
-      const rssEngineBefore = rss(g.engine);
+      const faults0 = [faultsOf(g.ext), faultsOf(g.engine)];
+      const rssEngineBefore = memOf(g.engine)?.rss ?? 0;
       await get(probePort, 'start');
       const done = await run();
       const cpu1 = [cpuOf(g.ext), cpuOf(g.engine), cpuOf(g.server), cpuOf(g.browser)];
-      const faults1 = [faults(g.ext), faults(g.engine)];
+      const faults1 = [faultsOf(g.ext), faultsOf(g.engine)];
       const p = await get(probePort, `stop?name=${encodeURIComponent(name)}`);
       const tasks = (await session.page.evaluate(LONG_TASKS_TAKE)) as number[];
       if (settleMs) await new Promise((res) => setTimeout(res, settleMs));
-      const rssEngineAfter = rss(g.engine);
+      const rssEngineAfter = memOf(g.engine)?.rss ?? 0;
       (into[name] ??= []).push({
         p50: p.p50!, p99: p.p99!, max: p.max!, busy: p.busy!,
         longTasks: tasks.length, longTaskMs: tasks.reduce((a, b) => a + b, 0), longestTaskMs: Math.max(0, ...tasks),

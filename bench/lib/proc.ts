@@ -58,6 +58,21 @@ export function cpuOf(pids: number[]): number {
   return pids.reduce((sum, pid) => sum + (procCpu(pid) || 0), 0);
 }
 
+/** Minor page faults of several processes together. */
+export function faultsOf(pids: number[]): number {
+  return pids.reduce((sum, pid) => sum + (procMinorFaults(pid) || 0), 0);
+}
+
+/**
+ * RSS and peak RSS of several processes, each summed (the peak sum bounds their joint peak from
+ * above when they peaked at different moments); undefined when none of them runs.
+ */
+export function memOf(pids: number[]): ProcMem | undefined {
+  const mems = pids.map((p) => procMem(p)).filter((m): m is ProcMem => m !== undefined);
+  if (!mems.length) return undefined;
+  return { rss: mems.reduce((a, m) => a + m.rss, 0), hwm: mems.reduce((a, m) => a + m.hwm, 0) };
+}
+
 /** Busy and total jiffies of the whole machine (all CPUs), from /proc/stat. */
 export function machineTicks(): { busy: number; total: number } {
   const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
@@ -99,19 +114,9 @@ export function withDescendants(pid: number): number[] {
   return [pid, ...descendants(pid, readProcs()).filter((p) => p.state !== 'Z').map((p) => p.pid)];
 }
 
-/** RSS of a process and its descendants together, bytes. */
-export function treeRss(pid: number): number {
-  return withDescendants(pid).reduce((sum, p) => sum + (procMem(p)?.rss ?? 0), 0);
-}
-
-/**
- * RSS and peak RSS of a process and its descendants, each summed over the processes (the peak sum
- * bounds the tree's peak from above when the processes peaked at different moments).
- */
+/** RSS and peak RSS of a process and its descendants (memOf). */
 export function treeMem(pid: number): ProcMem | undefined {
-  const mems = withDescendants(pid).map((p) => procMem(p)).filter((m): m is ProcMem => m !== undefined);
-  if (!mems.length) return undefined;
-  return { rss: mems.reduce((a, m) => a + m.rss, 0), hwm: mems.reduce((a, m) => a + m.hwm, 0) };
+  return memOf(withDescendants(pid));
 }
 
 /** resetPeak() of a process and its descendants. */
