@@ -603,6 +603,12 @@ function eldSummary(k: string, field: 'p50' | 'p99' | 'max'): Summary {
   return summarize((results.bulk[k] ?? []).map((r) => r.eld?.[field] ?? NaN));
 }
 
+/** A first-byte or burst table's forwarder column: the bench's row name as a reader knows it. */
+function rowLabel(name: string, openssh: string): string {
+  const labels: Record<string, string> = { 'raw': 'raw (no tunnel)', 'openssh': openssh, 'ours': 'SSH Tunnels', 'ours-client': 'SSH Tunnels (EngineClient, as shipped)' };
+  return labels[name] ?? name;
+}
+
 function report(): string {
   const out: string[] = [];
   const m = results.meta;
@@ -679,8 +685,7 @@ function report(): string {
     for (const n of ['raw', 'openssh', 'ours', 'ours-client', ...COMPARE.map((c) => c.name)]) {
       const list = results.firstByte[key('first-byte', n)];
       if (!list) continue;
-      const label = n === 'raw' ? 'raw (no tunnel)' : n === 'openssh' ? 'OpenSSH ssh -N -L' : n === 'ours' ? 'SSH Tunnels' : n === 'ours-client' ? 'SSH Tunnels (EngineClient, as shipped)' : n;
-      out.push(`| ${label} | ${cell(summarize(list.map((r) => r.p50)))} | ${cell(summarize(list.map((r) => r.p99)))} | ${list.reduce((a, r) => a + r.slow, 0)} of ${list.reduce((a, r) => a + r.n, 0)} |`);
+      out.push(`| ${rowLabel(n, 'OpenSSH ssh -N -L')} | ${cell(summarize(list.map((r) => r.p50)))} | ${cell(summarize(list.map((r) => r.p99)))} | ${list.reduce((a, r) => a + r.slow, 0)} of ${list.reduce((a, r) => a + r.n, 0)} |`);
     }
     out.push('');
   }
@@ -705,7 +710,7 @@ function report(): string {
         const cpus = `${n === 'raw' ? '–' : cpu('forwarder')} / ${n === 'raw' ? '–' : cpu('sshd')} / ${cpu('clientsAndTarget')}`;
         const rt = (f: keyof BurstRetransmits): string => cell(summarize(list.map((r) => r.retransmits?.[f] ?? NaN)));
         const waits = `${rt('connect')} / ${rt('echo')}; ${rt('overflows')}`;
-        out.push(`| -${kind} | ${n === 'raw' ? 'raw (no tunnel)' : n === 'ours' ? 'SSH Tunnels' : n === 'ours-client' ? 'SSH Tunnels (EngineClient, as shipped)' : n === 'openssh' ? 'OpenSSH ssh' : n} | ${cell(summarize(list.map((r) => r.seconds)))} | ${failed}${failed ? ` (${Object.entries(why).map(([w, c]) => `${w} ${c}`).join(', ')})` : ''} | ${waits} | ${cpus} | ${mb('rssFresh')} | ${mb('rssBefore')} | ${mb('peak')} | ${mb('rssAfter')} | ${growth} |`);
+        out.push(`| -${kind} | ${rowLabel(n, 'OpenSSH ssh')} | ${cell(summarize(list.map((r) => r.seconds)))} | ${failed}${failed ? ` (${Object.entries(why).map(([w, c]) => `${w} ${c}`).join(', ')})` : ''} | ${waits} | ${cpus} | ${mb('rssFresh')} | ${mb('rssBefore')} | ${mb('peak')} | ${mb('rssAfter')} | ${growth} |`);
       }
     }
     out.push('');
