@@ -29,6 +29,9 @@ const ENGINE_OWNER = path.join(__dirname, '..', 'fixtures', 'engineOwner.js');
 
 /** Whether a process still runs (a zombie does not). */
 const runs = (pid: number): boolean => (readProc(pid)?.state ?? 'Z') !== 'Z';
+/** This process's children running the engine script (workerMain.js), with their arguments. */
+const engineChildren = (): Array<{ pid: number; argv: string[] }> =>
+  childrenOf(process.pid).map((pid) => ({ pid, argv: cmdline(pid) })).filter((c) => c.argv.some((a) => a.endsWith('workerMain.js')));
 
 let sshd: Sshd;
 /** Where the clients of the suite running now start their engine. */
@@ -423,7 +426,7 @@ describe('the engine process and the extension host', () => {
       const p = await freePort();
       const snap = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}`, label: 'Echo' });
       assert.equal(snap.state, 'listening', snap.error);
-      const engines = childrenOf(process.pid).filter((pid) => cmdline(pid).some((a) => a.endsWith('workerMain.js')));
+      const engines = engineChildren().map((c) => c.pid);
       assert.equal(engines.length, 1, 'one engine process, a child of this one');
       process.kill(engines[0]!, 'SIGKILL');
       await eventually('the restart in the log', () => lines.some((l) => l.text === 'The tunnel engine was ended by SIGKILL; its tunnels were closed. Starting it again with its tunnel.'));
@@ -443,7 +446,7 @@ describe('the engine process and the extension host', () => {
       const p = await freePort();
       const snap = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
       assert.equal(snap.state, 'listening', snap.error);
-      const engines = childrenOf(process.pid).map(cmdline).filter((argv) => argv.some((a) => a.endsWith('workerMain.js')));
+      const engines = engineChildren().map((c) => c.argv);
       assert.equal(engines.length, 1, 'one engine process, a child of this one');
       assert.deepEqual(engines[0]!.slice(1, engines[0]!.findIndex((a) => a.endsWith('workerMain.js'))), ['--max-semi-space-size=4'], 'the flags before the script, none of this process\'s');
       const data = randomBytes(64 * 1024);
