@@ -17,6 +17,7 @@ import { Log, type LogLine } from '../../src/core/log';
 import { allForwards, type ManagerSnapshot } from '../../src/core/model';
 import { EngineClient, MAX_RESTARTS, type EngineClientOptions } from '../../src/core/worker/engineClient';
 import type { Isolation } from '../../src/core/worker/engineRunner';
+import { engineTunables } from '../../src/core/worker/mallocTunables';
 import { eventually, ScriptedPrompter } from '../fixtures/engine';
 import { echoThrough, isListening, sha256, startEchoServer, type TestServer } from '../fixtures/servers';
 import { childrenOf, cmdline, readProc } from '../fixtures/processTable';
@@ -452,6 +453,28 @@ describe('the engine process and the extension host', () => {
       const data = randomBytes(64 * 1024);
       assert.equal(sha256(await echoThrough(p, data)), sha256(data));
     } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('the engine process runs with its malloc settings after the user\'s own GLIBC_TUNABLES', async () => {
+    const users = process.env.GLIBC_TUNABLES;
+    process.env.GLIBC_TUNABLES = 'glibc.malloc.arena_max=2';
+    const { engine } = client();
+    try {
+      const p = await freePort();
+      const snap = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
+      assert.equal(snap.state, 'listening', snap.error);
+      const engines = engineChildren();
+      assert.equal(engines.length, 1, 'one engine process, a child of this one');
+      // The process's environment as it was started; glibc (2.36 here) cuts the variable into
+      // its tunables in place as it reads them, so the ':' between them may read as NUL.
+      const environ = `:${fs.readFileSync(`/proc/${engines[0]!.pid}/environ`, 'utf8').replace(/\0/g, ':')}`;
+      assert.ok(environ.includes(`:GLIBC_TUNABLES=glibc.malloc.arena_max=2:${engineTunables(undefined)}:`), environ.split(':').filter((v) => v.includes('glibc')).join(' '));
+      const data = randomBytes(256 * 1024);
+      assert.equal(sha256(await echoThrough(p, data)), sha256(data));
+    } finally {
+      if (users === undefined) delete process.env.GLIBC_TUNABLES; else process.env.GLIBC_TUNABLES = users;
       await engine.dispose();
     }
   });

@@ -13,6 +13,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { engineTunables } from './mallocTunables';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol';
 
 export type Isolation = 'process' | 'worker';
@@ -61,7 +62,8 @@ function processRunner(script: string, init: WorkerInit, processArgs: string[]):
     // Not the extension host's own flags (an inspector port, Electron's); under Electron (VS Code
     // desktop) process.execPath is Electron itself, which runs as plain Node with this variable.
     execArgv: processArgs,
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    // glibc keeps freed buffers for the next ones (mallocTunables.ts).
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', GLIBC_TUNABLES: engineTunables(process.env.GLIBC_TUNABLES) },
     serialization: 'advanced',
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
