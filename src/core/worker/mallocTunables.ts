@@ -8,9 +8,11 @@
  * has been freed, so it depends on what the process did before), and during a transfer the heap
  * can shrink and grow again hundreds of times a second, every page of every new buffer faulted in
  * afresh: 11–37 minor faults per MiB through a -L upload on Node 24, where these settings leave
- * about 1 and take 9–27 % off the CPU per GB (bench/README.md, change 23). These keep up to 32 MiB of freed heap for reuse and serve blocks
- * below 16 MiB from the heap — within glibc's own adaptive range — at the cost of up to that much
- * more resident memory in the engine process once it has carried a transfer.
+ * about 1 and take 9–27 % off the CPU per GB (bench/README.md, change 23). They keep up to 32 MiB
+ * of freed heap for reuse and serve blocks below 16 MiB from the heap — within glibc's own
+ * adaptive range — at the cost of up to that much more resident memory in the engine process once
+ * it has carried a transfer. Electron (VS Code desktop) may route malloc elsewhere; then the
+ * variable does nothing.
  */
 const ENGINE_MALLOC_TUNABLES: ReadonlyArray<readonly [string, number]> = [
   ['glibc.malloc.trim_threshold', 32 * 1024 * 1024],
