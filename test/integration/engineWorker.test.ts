@@ -62,6 +62,27 @@ function client(entry: Partial<SshConfigEntry> = {}, prompter = new ScriptedProm
   return { engine, lines, log, prompter };
 }
 
+/**
+ * An EngineClient with its engine in a child process and one -L tunnel (label "Echo") to the echo
+ * server listening: `check` gets them and this process's one engine child; then bytes must still
+ * come back through the tunnel intact, and the client is disposed.
+ */
+async function withOneEngineProcess(more: Partial<EngineClientOptions>, check: (t: { engine: EngineClient; lines: LogLine[]; id: string; child: { pid: number; argv: string[] } }) => Promise<void>): Promise<void> {
+  const { engine, lines } = client({}, undefined, undefined, { isolation: 'process', ...more });
+  try {
+    const port = await freePort();
+    const snap = await engine.addForward({ host: 'fixture', spec: `-L ${port}:127.0.0.1:${echo.port}`, label: 'Echo' });
+    assert.equal(snap.state, 'listening', snap.error);
+    const engines = engineChildren();
+    assert.equal(engines.length, 1, 'one engine process, a child of this one');
+    await check({ engine, lines, id: snap.id, child: engines[0]! });
+    const data = randomBytes(64 * 1024);
+    assert.equal(sha256(await echoThrough(port, data)), sha256(data), 'bytes through the tunnel intact');
+  } finally {
+    await engine.dispose();
+  }
+}
+
 /** An EngineClient on another worker script (a fixture), with its log lines as text. */
 function clientOn(workerPath: string, name: string, aliases = ['fixture']): { engine: EngineClient; lines: string[] } {
   const log = new Log('debug1');
@@ -422,60 +443,33 @@ describe('the engine process and the extension host', () => {
   before(() => { isolation = 'process'; });
 
   test('an engine process killed from outside (the OOM killer, say) is started again with its tunnels', async () => {
-    const { engine, lines } = client();
-    try {
-      const p = await freePort();
-      const snap = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}`, label: 'Echo' });
-      assert.equal(snap.state, 'listening', snap.error);
-      const engines = engineChildren().map((c) => c.pid);
-      assert.equal(engines.length, 1, 'one engine process, a child of this one');
-      process.kill(engines[0]!, 'SIGKILL');
+    await withOneEngineProcess({}, async ({ engine, lines, id, child }) => {
+      process.kill(child.pid, 'SIGKILL');
       await eventually('the restart in the log', () => lines.some((l) => l.text === 'The tunnel engine was ended by SIGKILL; its tunnels were closed. Starting it again with its tunnel.'));
-      await eventually('the tunnel listening again', () => engine.forwardSnapshot(snap.id).state === 'listening');
-      assert.equal(engine.forwardSnapshot(snap.id).label, 'Echo');
-      const data = randomBytes(64 * 1024);
-      assert.equal(sha256(await echoThrough(p, data)), sha256(data));
-      assert.ok(!runs(engines[0]!), 'the killed process is gone');
-    } finally {
-      await engine.dispose();
-    }
+      await eventually('the tunnel listening again', () => engine.forwardSnapshot(id).state === 'listening');
+      assert.equal(engine.forwardSnapshot(id).label, 'Echo');
+      assert.ok(!runs(child.pid), 'the killed process is gone');
+    });
   });
 
   test('Node flags given for the engine process reach it, and only it', async () => {
-    const { engine } = client({}, undefined, undefined, { processArgs: ['--max-semi-space-size=4'] });
-    try {
-      const p = await freePort();
-      const snap = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
-      assert.equal(snap.state, 'listening', snap.error);
-      const engines = engineChildren().map((c) => c.argv);
-      assert.equal(engines.length, 1, 'one engine process, a child of this one');
-      assert.deepEqual(engines[0]!.slice(1, engines[0]!.findIndex((a) => a.endsWith('workerMain.js'))), ['--max-semi-space-size=4'], 'the flags before the script, none of this process\'s');
-      const data = randomBytes(64 * 1024);
-      assert.equal(sha256(await echoThrough(p, data)), sha256(data));
-    } finally {
-      await engine.dispose();
-    }
+    await withOneEngineProcess({ processArgs: ['--max-semi-space-size=4'] }, async ({ child }) => {
+      assert.deepEqual(child.argv.slice(1, child.argv.findIndex((a) => a.endsWith('workerMain.js'))), ['--max-semi-space-size=4'], 'the flags before the script, none of this process\'s');
+    });
   });
 
   test('the engine process runs with its malloc settings after the user\'s own GLIBC_TUNABLES', async () => {
     const users = process.env.GLIBC_TUNABLES;
     process.env.GLIBC_TUNABLES = 'glibc.malloc.arena_max=2';
-    const { engine } = client();
     try {
-      const p = await freePort();
-      const snap = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
-      assert.equal(snap.state, 'listening', snap.error);
-      const engines = engineChildren();
-      assert.equal(engines.length, 1, 'one engine process, a child of this one');
-      // The process's environment as it was started; glibc (2.36 here) cuts the variable into
-      // its tunables in place as it reads them, so the ':' between them may read as NUL.
-      const environ = `:${fs.readFileSync(`/proc/${engines[0]!.pid}/environ`, 'utf8').replace(/\0/g, ':')}`;
-      assert.ok(environ.includes(`:GLIBC_TUNABLES=glibc.malloc.arena_max=2:${engineTunables(undefined)}:`), environ.split(':').filter((v) => v.includes('glibc')).join(' '));
-      const data = randomBytes(256 * 1024);
-      assert.equal(sha256(await echoThrough(p, data)), sha256(data));
+      await withOneEngineProcess({}, async ({ child }) => {
+        // The process's environment as it was started; glibc (2.36 here) cuts the variable into
+        // its tunables in place as it reads them, so the ':' between them may read as NUL.
+        const environ = `:${fs.readFileSync(`/proc/${child.pid}/environ`, 'utf8').replace(/\0/g, ':')}`;
+        assert.ok(environ.includes(`:GLIBC_TUNABLES=glibc.malloc.arena_max=2:${engineTunables(undefined)}:`), environ.split(':').filter((v) => v.includes('glibc')).join(' '));
+      });
     } finally {
       if (users === undefined) delete process.env.GLIBC_TUNABLES; else process.env.GLIBC_TUNABLES = users;
-      await engine.dispose();
     }
   });
 
