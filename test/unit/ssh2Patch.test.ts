@@ -1,12 +1,15 @@
 /**
  * patches/ssh2+1.17.0.patch (applied by `npm install`'s postinstall, patch-package): SSH packet
  * padding comes from a pool of CSPRNG output instead of a randomFillSync() per packet. The pool
- * must hand out every byte once and keep the padding random across its refills. (The patch's
+ * must hand out every byte once and keep the padding random across its refills. Poly1305's
+ * WebAssembly module (~3.6 MB of RSS) is instantiated when chacha20-poly1305 is first used, not
+ * when ssh2 is loaded. (The patch's
  * other behaviour changes — chacha20-poly1305 keeping no view on a read past that read, and the
  * AES-GCM and chacha20 ciphers building each packet's plaintext in one lent buffer — are tested
  * with the other ciphers in ssh2Deciphers.test.ts.)
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { describe, test } from 'node:test';
 
@@ -51,5 +54,51 @@ describe('ssh2 patch: pooled packet padding', () => {
     const expected = total / 256;
     const chi2 = counts.reduce((s, c) => s + (c - expected) ** 2 / expected, 0);
     assert.ok(chi2 < 400, `padding bytes are not uniform: chi-square ${chi2.toFixed(0)} over ${total} bytes`);
+  });
+});
+
+describe('ssh2 patch: Poly1305 loaded on first use', () => {
+  test('loading ssh2 and using AES-GCM instantiate no WebAssembly; the first chacha20-poly1305 cipher does, once', () => {
+    // A fresh process: counts every WebAssembly module compiled, synchronously or not.
+    const script = `
+      const counts = { compiled: 0 };
+      for (const name of ['Module', 'compile', 'instantiate']) {
+        const orig = WebAssembly[name];
+        WebAssembly[name] = name === 'Module'
+          ? new Proxy(orig, { construct(t, a) { counts.compiled++; return Reflect.construct(t, a); } })
+          : function (...a) { if (!(a[0] instanceof WebAssembly.Module)) counts.compiled++; return orig.apply(this, a); };
+      }
+      const { randomBytes } = require('node:crypto');
+      require('ssh2');
+      const crypto = require('ssh2/lib/protocol/crypto.js');
+      const seen = [];
+      function roundTrip(name) {
+        const info = crypto.CIPHER_INFO[name];
+        const key = randomBytes(info.keyLen), iv = randomBytes(info.ivLen);
+        const wire = [];
+        const out = crypto.createCipher({ outbound: { onWrite: (b) => wire.push(Buffer.from(b)), cipherInfo: info, cipherKey: Buffer.from(key), cipherIV: Buffer.from(iv), seqno: 0 } });
+        const packet = out.allocPacket(5);
+        packet.write('hello', 5);
+        out.encrypt(packet);
+        const got = [];
+        crypto.createDecipher({ inbound: { onPayload: (p) => { got.push(Buffer.from(p).toString()); }, decipherInfo: info, decipherKey: Buffer.from(key), decipherIV: Buffer.from(iv), seqno: 0 } })
+          .decrypt(Buffer.concat(wire), 0, Buffer.concat(wire).length);
+        return got.join();
+      }
+      crypto.init.then(() => setTimeout(() => {
+        seen.push({ step: 'ssh2 loaded', ...counts });
+        seen.push({ step: 'aes128-gcm', echoed: roundTrip('aes128-gcm@openssh.com'), ...counts });
+        seen.push({ step: 'chacha20-poly1305', echoed: roundTrip('chacha20-poly1305@openssh.com'), ...counts });
+        seen.push({ step: 'chacha20-poly1305 again', echoed: roundTrip('chacha20-poly1305@openssh.com'), ...counts });
+        process.stdout.write(JSON.stringify(seen));
+      }, 50));
+    `;
+    const seen = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as Array<{ step: string; compiled: number; echoed?: string }>;
+    assert.deepEqual(seen, [
+      { step: 'ssh2 loaded', compiled: 0 },
+      { step: 'aes128-gcm', echoed: 'hello', compiled: 0 },
+      { step: 'chacha20-poly1305', echoed: 'hello', compiled: 1 },
+      { step: 'chacha20-poly1305 again', echoed: 'hello', compiled: 1 },
+    ]);
   });
 });
