@@ -69,8 +69,8 @@ describe('ssh2 patch: Poly1305 loaded on first use', () => {
           : function (...a) { if (!(a[0] instanceof WebAssembly.Module)) counts.compiled++; return orig.apply(this, a); };
       }
       const { randomBytes } = require('node:crypto');
-      require('ssh2');
-      const crypto = require('ssh2/lib/protocol/crypto.js');
+      require(${JSON.stringify(require.resolve('ssh2'))});
+      const crypto = require(${JSON.stringify(require.resolve('ssh2/lib/protocol/crypto.js'))});
       const seen = [];
       function roundTrip(name) {
         const info = crypto.CIPHER_INFO[name];
