@@ -28,13 +28,55 @@
  * -R's target sockets are read through it too and never call `reuse()`: every read is copied at
  * its size, because a channel write beyond the window keeps the rest of the chunk. What they gain
  * is the size — a read of a fast target brings up to 1 MiB instead of 64 KiB, so fewer channel
- * writes and corked turns per GB (change 17). (Sockets a server accepts, -L and -D, cannot have
- * an `onread` buffer in Node.)
+ * writes and corked turns per GB (change 17). -L and -D's accepted sockets get the same through
+ * `readAcceptedIntoSharedBuffer` (change 25).
  */
 import net = require('node:net');
 
 const READ_BUFFER_BYTES = 1024 * 1024;
 let sharedBuffer: Buffer | undefined;
+
+function sharedReadBuffer(): Buffer {
+  return (sharedBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES));
+}
+
+/** Each read's bytes, copied at their size, as a 'data' event of `socket`. */
+function copiedReads(socket: () => net.Socket): net.OnReadOpts {
+  return {
+    buffer: sharedReadBuffer(),
+    callback: (bytes: number, buf: Uint8Array): boolean => {
+      socket().emit('data', Buffer.from(buf.subarray(0, bytes)));
+      return true;
+    },
+  };
+}
+
+/** The parts of Node's net internals `readAcceptedIntoSharedBuffer` relies on. */
+interface SocketInternals { _handle?: { reading?: boolean; useUserBuffer?: unknown } | null }
+
+/**
+ * A socket a server accepted with `pauseOnConnect`, as a socket that reads the way -R's target
+ * sockets do: into the shared 1 MiB buffer, each read copied at its size (a channel write beyond
+ * the window keeps its remainder). Node gives `onread` only to sockets made from options, so the
+ * accepted socket's handle goes to a new Socket made with it — as net.Server itself makes the
+ * sockets it accepts — paused as the accepted one was, and the emptied original is destroyed
+ * (which closes nothing: it only takes it off the server's connection count). If this Node's
+ * internals are not as expected (no handle, already reading), the accepted socket is returned as
+ * it is and reads Node's way.
+ */
+export function readAcceptedIntoSharedBuffer(accepted: net.Socket): net.Socket {
+  const original = accepted as net.Socket & SocketInternals;
+  const handle = original._handle;
+  if (!handle || handle.reading || typeof handle.useUserBuffer !== 'function' || accepted.destroyed) return accepted;
+  const socket: net.Socket = new net.Socket({
+    handle, allowHalfOpen: accepted.allowHalfOpen, readable: true, writable: true, pauseOnCreate: true,
+    onread: copiedReads(() => socket),
+  } as net.SocketConstructorOpts);
+  if ((socket as net.Socket & SocketInternals)._handle !== handle) return accepted;
+  original._handle = null;
+  accepted.destroy();
+  return socket;
+}
 
 export class ReusedReads {
   readonly socket: net.Socket;

@@ -4,13 +4,16 @@
  * every byte arrives once and in order through 'data', 'end' and 'close' still come, pause() holds
  * the bytes back (ssh2 pauses the socket until its crypto is ready), chunks handed out before
  * reuse() stay intact, and after it they really are views on the reused buffer — one buffer for
- * every socket, so several sockets receiving at once must each still get their own bytes.
+ * every socket, so several sockets receiving at once must each still get their own bytes. A socket
+ * a server accepted (-L, -D) is handed to a new socket reading the same way: nothing sent before it
+ * is resumed may be lost, half-close must still work both ways, and the server's connection count
+ * must not keep a closing listener waiting.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { afterEach, describe, test } from 'node:test';
-import { ReusedReads } from '../../src/core/reusedReads';
+import { ReusedReads, readAcceptedIntoSharedBuffer } from '../../src/core/reusedReads';
 import { eventually } from '../fixtures/engine';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -120,3 +123,87 @@ describe('ReusedReads', () => {
     assert.deepEqual(kept.map(String), ['first', 'second', '4th!!', '4th!!']);
   });
 });
+
+describe('readAcceptedIntoSharedBuffer (-L and -D)', () => {
+  /** A listener like ListeningForward's; resolves the adopted socket of its first connection. */
+  async function listen(): Promise<{ port: number; server: net.Server; accepted: Promise<{ original: net.Socket; socket: net.Socket }> }> {
+    let resolve!: (v: { original: net.Socket; socket: net.Socket }) => void;
+    const accepted = new Promise<{ original: net.Socket; socket: net.Socket }>((r) => { resolve = r; });
+    const server = net.createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true }, (original) => {
+      const socket = readAcceptedIntoSharedBuffer(original);
+      sockets.push(socket);
+      socket.on('error', () => undefined);
+      resolve({ original, socket });
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { port: (server.address() as net.AddressInfo).port, server, accepted };
+  }
+
+  function client(port: number): net.Socket {
+    const c = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    sockets.push(c);
+    c.on('error', () => undefined);
+    return c;
+  }
+
+  test("an upload sent before resume() arrives whole, in reads larger than Node's 64 KiB", async () => {
+    const data = randomBytes(8 * 1024 * 1024);
+    const { port, accepted } = await listen();
+    const c = client(port);
+    c.end(data);
+    const { original, socket } = await accepted;
+    assert.notEqual(socket, original, 'the accepted socket was handed over');
+    await new Promise((r) => setTimeout(r, 200)); // bytes wait in the kernel while paused
+    const got: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => got.push(chunk)); // kept without copying: each read is a copy
+    socket.resume();
+    await new Promise((r) => socket.on('end', r));
+    assert.equal(sha256(Buffer.concat(got)), sha256(data));
+    assert.ok(Math.max(...got.map((g) => g.length)) > 64 * 1024, `largest read ${Math.max(...got.map((g) => g.length))} bytes`);
+  });
+
+  test("half-close both ways: the client's end arrives, and the answer written after it still reaches the client", async () => {
+    const { port, accepted } = await listen();
+    const c = client(port);
+    c.end('question');
+    const { socket } = await accepted;
+    const closed = new Promise((r) => socket.once('close', r));
+    const got: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => got.push(chunk));
+    socket.resume();
+    await new Promise((r) => socket.once('end', r));
+    assert.equal(Buffer.concat(got).toString(), 'question');
+    socket.end('answer');
+    const answer: Buffer[] = [];
+    c.on('data', (chunk: Buffer) => answer.push(chunk));
+    await new Promise((r) => c.once('end', r));
+    assert.equal(Buffer.concat(answer).toString(), 'answer');
+    await closed;
+  });
+
+  test('the listener closes while a handed-over connection is still open, and the connection keeps working', async () => {
+    const { port, server, accepted } = await listen();
+    const c = client(port);
+    const { socket } = await accepted;
+    socket.on('data', (chunk: Buffer) => socket.write(chunk));
+    socket.resume();
+    // Node's server.close() waits for the connections it counts; the handed-over one is not.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((r) => server.close(() => r())),
+      new Promise<void>((_, reject) => { timer = setTimeout(() => reject(new Error('the listener still waits for the handed-over connection')), 5000); }),
+    ]).finally(() => clearTimeout(timer));
+    assert.equal(await isListening(port), false);
+    c.write('still here');
+    const [echo] = await new Promise<Buffer[]>((r) => c.once('data', (d: Buffer) => r([d])));
+    assert.equal(echo!.toString(), 'still here');
+  });
+});
+
+function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' }, () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+  });
+}
