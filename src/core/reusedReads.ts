@@ -61,17 +61,22 @@ interface SocketInternals { _handle?: { reading?: boolean; useUserBuffer?: unkno
  * accepted socket's handle goes to a new Socket made with it — as net.Server itself makes the
  * sockets it accepts — paused as the accepted one was, and the emptied original is destroyed
  * (which closes nothing: it only takes it off the server's connection count). If this Node's
- * internals are not as expected (no handle, already reading), the accepted socket is returned as
- * it is and reads Node's way.
+ * internals are not as expected (no handle, already reading, the handle or its options refused),
+ * the accepted socket is returned as it is and reads Node's way.
  */
 export function readAcceptedIntoSharedBuffer(accepted: net.Socket): net.Socket {
   const original = accepted as net.Socket & SocketInternals;
   const handle = original._handle;
   if (!handle || handle.reading || typeof handle.useUserBuffer !== 'function' || accepted.destroyed) return accepted;
-  const socket: net.Socket = new net.Socket({
-    handle, allowHalfOpen: accepted.allowHalfOpen, readable: true, writable: true, pauseOnCreate: true,
-    onread: copiedReads(() => socket),
-  } as net.SocketConstructorOpts);
+  let socket: net.Socket;
+  try {
+    socket = new net.Socket({
+      handle, allowHalfOpen: accepted.allowHalfOpen, readable: true, writable: true, pauseOnCreate: true,
+      onread: copiedReads(() => socket),
+    } as net.SocketConstructorOpts);
+  } catch {
+    return accepted;
+  }
   if ((socket as net.Socket & SocketInternals)._handle !== handle) return accepted;
   original._handle = null;
   accepted.destroy();
@@ -83,7 +88,7 @@ export class ReusedReads {
   private reusing = false;
 
   constructor(options: net.TcpNetConnectOpts) {
-    const buffer = (sharedBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES));
+    const buffer = sharedReadBuffer();
     this.socket = net.connect({
       ...options,
       onread: {
