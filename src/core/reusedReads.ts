@@ -40,12 +40,16 @@ function sharedReadBuffer(): Buffer {
   return (sharedBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES));
 }
 
-/** Each read's bytes, copied at their size, as a 'data' event of `socket`. */
-function copiedReads(socket: () => net.Socket): net.OnReadOpts {
+/**
+ * `onread` options: reads land in the shared buffer and reach `socket`'s 'data' listeners, copied
+ * at their size unless `views()` says the listeners take views on the buffer.
+ */
+function sharedReads(socket: () => net.Socket, views: () => boolean = () => false): net.OnReadOpts {
   return {
     buffer: sharedReadBuffer(),
     callback: (bytes: number, buf: Uint8Array): boolean => {
-      socket().emit('data', Buffer.from(buf.subarray(0, bytes)));
+      const chunk = Buffer.from(buf.buffer, buf.byteOffset, bytes);
+      socket().emit('data', views() ? chunk : Buffer.from(chunk));
       return true;
     },
   };
@@ -72,7 +76,7 @@ export function readAcceptedIntoSharedBuffer(accepted: net.Socket): net.Socket {
   try {
     socket = new net.Socket({
       handle, allowHalfOpen: accepted.allowHalfOpen, readable: true, writable: true, pauseOnCreate: true,
-      onread: copiedReads(() => socket),
+      onread: sharedReads(() => socket),
     } as net.SocketConstructorOpts);
   } catch {
     return accepted;
@@ -88,18 +92,7 @@ export class ReusedReads {
   private reusing = false;
 
   constructor(options: net.TcpNetConnectOpts) {
-    const buffer = sharedReadBuffer();
-    this.socket = net.connect({
-      ...options,
-      onread: {
-        buffer,
-        callback: (bytes: number, buf: Uint8Array): boolean => {
-          const chunk = Buffer.from(buf.buffer, buf.byteOffset, bytes);
-          this.socket.emit('data', this.reusing ? chunk : Buffer.from(chunk));
-          return true;
-        },
-      },
-    });
+    this.socket = net.connect({ ...options, onread: sharedReads(() => this.socket, () => this.reusing) });
   }
 
   /** From now on listeners get views on the reused buffer: nothing may keep one after it returns. */
