@@ -9,13 +9,19 @@ export interface ProcMem {
   rss: number;
   /** Peak resident set size since start or the last resetPeak(), bytes (VmHWM). */
   hwm: number;
+  /**
+   * The anonymous part of rss, bytes (RssAnon): heap, stacks, buffers — memory the process alone
+   * holds. The rest of rss is mostly the node binary's code pages, which every process running the
+   * same binary shares (in VS Code the engine process runs the extension host's Electron binary).
+   */
+  anon: number;
 }
 
 export function procMem(pid: number): ProcMem | undefined {
   try {
     const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
-    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon') };
   } catch {
     return undefined;
   }
@@ -70,7 +76,8 @@ export function faultsOf(pids: number[]): number {
 export function memOf(pids: number[]): ProcMem | undefined {
   const mems = pids.map((p) => procMem(p)).filter((m): m is ProcMem => m !== undefined);
   if (!mems.length) return undefined;
-  return { rss: mems.reduce((a, m) => a + m.rss, 0), hwm: mems.reduce((a, m) => a + m.hwm, 0) };
+  const sum = (key: keyof ProcMem): number => mems.reduce((a, m) => a + m[key], 0);
+  return { rss: sum('rss'), hwm: sum('hwm'), anon: sum('anon') };
 }
 
 /** Busy and total jiffies of the whole machine (all CPUs), from /proc/stat. */
