@@ -23,7 +23,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { liveProcessGroups, missingPrerequisites, repoRoot, startVsCode, type TreeItemInfo, type VsCodeSession } from './harness';
-import { SSHD_PATH, renderSshConfig, sshConfigEntryFor, startSshd, type Sshd } from '../fixtures/sshd';
+import { SSHD_PATH, freePort, renderSshConfig, sshConfigEntryFor, startSshd, type Sshd } from '../fixtures/sshd';
 import { cmdline, readProcs } from '../fixtures/processTable';
 import { echoThrough, isBound, startEchoServer, startHttpServer, waitForBound, type TestServer } from '../fixtures/servers';
 
@@ -268,7 +268,12 @@ describe('SSH Tunnels in a browser-driven VS Code, against real sshds', { skip: 
     ]);
     // new host keys for C; its knownHostsFile keeps the old ones
     await sshdC.regenerateHostKeys();
-    [localPort, webPort, remotePort, pwPort, newhostPort, changedPort] = await distinctFreePorts(6);
+    // Below the kernel's ephemeral range (freePort): the suite's tunnels take these ports and give
+    // them back for minutes while code-server, its extension host and Chromium keep binding
+    // ephemeral ones.
+    const ports: number[] = [];
+    for (let i = 0; i < 6; i++) ports.push(await freePort());
+    [localPort, webPort, remotePort, pwPort, newhostPort, changedPort] = ports as [number, number, number, number, number, number];
 
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-tunnels-home-'));
     const sshDir = path.join(home, '.ssh');
@@ -670,19 +675,3 @@ async function dragSash(orientation: 'vertical' | 'horizontal', at: number, by: 
   await sleep(200);
 }
 
-/**
- * `n` distinct ports that nothing listens on, below the kernel's ephemeral range. The suite's
- * tunnels take them and give them back for minutes while code-server, its extension host and
- * Chromium keep binding ephemeral ports, and a port the kernel had handed out once went to one of
- * them in between (the -R echo was answered by a Node HTTP server's "400 Bad Request", 47 bytes).
- * The e2e files run one at a time, so nothing else picks from here meanwhile.
- */
-async function distinctFreePorts(n: number): Promise<number[]> {
-  const ephemeralLow = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-  const ports: number[] = [];
-  for (let p = ephemeralLow - 1 - Math.floor(Math.random() * 4096); ports.length < n && p > 1024; p--) {
-    if (!isBound(p)) ports.push(p);
-  }
-  assert.equal(ports.length, n, `no ${n} free ports below ${ephemeralLow}`);
-  return ports;
-}

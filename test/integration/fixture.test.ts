@@ -8,6 +8,7 @@ import { spawn, execFile, ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'ssh2';
 import {
@@ -393,4 +394,37 @@ test('writeSshConfig: alias and ProxyJump through the same sshd', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'root\n');
   await sshd.waitForLog(/direct-tcpip/);
+});
+
+test('freePort: two test processes asking at once never get the same port, all below the ephemeral range', async () => {
+  // Each child takes 300 ports and keeps its claims until both have answered (stdin closes).
+  // 300 random picks each from 8192 ports would share ~11 without the claims.
+  const script = `const { freePort } = require(${JSON.stringify(path.join(__dirname, '..', 'fixtures', 'sshd.js'))});
+    (async () => { const ps = []; for (let i = 0; i < 300; i++) ps.push(await freePort());
+      process.stdout.write(JSON.stringify(ps) + '\\n'); process.stdin.resume(); process.stdin.on('end', () => process.exit(0)); })();`;
+  const children = [0, 1].map(() => spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  try {
+    const lists = await Promise.all(children.map((c) => new Promise<number[]>((resolve, reject) => {
+      let out = '';
+      c.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(JSON.parse(out) as number[]);
+      });
+      c.on('exit', (code) => reject(new Error(`freePort child exited ${code} before answering`)));
+    })));
+    const ephemeralLow = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    for (const list of lists) {
+      assert.equal(new Set(list).size, 300, 'one process is never given a port twice');
+      assert.ok(list.every((p) => p < ephemeralLow), `ports at or above ${ephemeralLow}: ${list.filter((p) => p >= ephemeralLow).join(', ')}`);
+    }
+    const shared = lists[0]!.filter((p) => lists[1]!.includes(p));
+    assert.deepEqual(shared, [], 'ports handed to both processes');
+  } finally {
+    await Promise.all(children.map((c) => new Promise((r) => { c.on('exit', r); if (c.exitCode !== null) r(null); else c.stdin!.end(); })));
+  }
+  // Their claims went with them.
+  const claims = path.join(os.tmpdir(), 'sshtunnels-test-ports');
+  const ownerOf = (f: string): string => { try { return fs.readFileSync(path.join(claims, f), 'utf8'); } catch { return ''; } };
+  const left = fs.readdirSync(claims).filter((f) => children.some((c) => ownerOf(f) === String(c.pid)));
+  assert.deepEqual(left, [], 'claims of the exited processes');
 });
