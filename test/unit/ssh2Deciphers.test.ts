@@ -7,7 +7,7 @@
  * the way out, what a cipher wrote must stay intact while the packets after it are built.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createSecretKey, randomBytes, randomInt, type KeyObject } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 
 interface CipherInfo { keyLen: number; ivLen: number }
@@ -127,4 +127,80 @@ describe('ssh2 deciphers as shipped (no native addon)', () => {
       assert.throws(() => feed(open(() => undefined), wire, [4096, 8192, 12_000]), /Unsupported state|authenticate|Invalid MAC/i);
     });
   }
+});
+
+describe("chacha20-poly1305: large packets' MACs checked through OpenSSL's RFC 8439 AEAD (ssh2 patch)", () => {
+  interface Poly1305Check {
+    AEAD_MAC_MIN_LEN: number;
+    poly1305MacValid(key: KeyObject, nonce: Buffer, lenBuf: Buffer, packet: Buffer, polyKey: Buffer, mac: Buffer): boolean;
+  }
+  const check = ssh2Crypto as unknown as Poly1305Check;
+  /** OpenSSH's MAC, computed by ssh2's WebAssembly Poly1305 (what small packets still use): Poly1305(K, enc_len || ciphertext). */
+  let reference: (lenBuf: Buffer, packet: Buffer, polyKey: Buffer) => Buffer;
+
+  before(() => {
+    const mod = {} as { _malloc(n: number): number; cwrap(...a: unknown[]): (...a: unknown[]) => void; HEAPU8: Uint8Array };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('ssh2/lib/protocol/crypto/poly1305.js') as (m: object) => Promise<void>)(mod).catch(() => undefined);
+    const out = mod._malloc(16);
+    const auth = mod.cwrap('poly1305_auth', null, ['number', 'array', 'number', 'array', 'number', 'array']);
+    reference = (lenBuf, packet, polyKey) => {
+      auth(out, lenBuf, 4, packet, packet.length, polyKey);
+      return Buffer.from(mod.HEAPU8.subarray(out, out + 16));
+    };
+  });
+
+  /** A packet as the decipher sees it: its key, nonce (seqno), encrypted length and body, one-time key. */
+  function packetOf(bodyLen: number): { key: KeyObject; nonce: Buffer; lenBuf: Buffer; packet: Buffer; polyKey: Buffer } {
+    const key = createSecretKey(randomBytes(32));
+    const iv = Buffer.alloc(16);
+    iv.writeUInt32BE(randomInt(2 ** 32 - 1), 12); // chacha20's counter 0, then OpenSSH's nonce: the seqno
+    const polyKey = createCipheriv('chacha20', key, iv).update(Buffer.alloc(64)).subarray(0, 32);
+    return { key, nonce: iv.subarray(4), lenBuf: randomBytes(4), packet: randomBytes(bodyLen), polyKey };
+  }
+
+  test('the channel packets a bulk transfer carries take this path', () => {
+    assert.ok(check.AEAD_MAC_MIN_LEN > 0 && check.AEAD_MAC_MIN_LEN <= 32 * 1024, `threshold ${check.AEAD_MAC_MIN_LEN}`);
+  });
+
+  test('a MAC is accepted exactly when it is Poly1305 over enc_len || ciphertext, for every length class', () => {
+    // Bodies are multiples of 8 (the cipher's block size), so |M| = 4 + body is 4 or 12 mod 16;
+    // 16-aligned lengths are checked too, in case a caller ever passes one.
+    const lengths = [8, 16, 24, 1000, 4096, 12 * 1024, 12 * 1024 + 4, 16 * 1024, 32 * 1024 + 8, 32 * 1024 + 12, 35000,
+      ...Array.from({ length: 150 }, () => 8 * (1 + randomInt(4400)))];
+    for (const len of lengths) {
+      const p = packetOf(len);
+      const mac = reference(p.lenBuf, p.packet, p.polyKey);
+      assert.equal(check.poly1305MacValid(p.key, p.nonce, p.lenBuf, p.packet, p.polyKey, mac), true, `valid MAC refused, body ${len}`);
+      const badMac = Buffer.from(mac);
+      badMac[randomInt(16)]! ^= 1 << randomInt(8);
+      assert.equal(check.poly1305MacValid(p.key, p.nonce, p.lenBuf, p.packet, p.polyKey, badMac), false, `altered MAC accepted, body ${len}`);
+      const badBody = Buffer.from(p.packet);
+      badBody[randomInt(len)]! ^= 1 << randomInt(8);
+      assert.equal(check.poly1305MacValid(p.key, p.nonce, p.lenBuf, badBody, p.polyKey, mac), false, `altered body accepted, body ${len}`);
+      const badLen = Buffer.from(p.lenBuf);
+      badLen[randomInt(4)]! ^= 1 << randomInt(8);
+      assert.equal(check.poly1305MacValid(p.key, p.nonce, badLen, p.packet, p.polyKey, mac), false, `altered length accepted, body ${len}`);
+    }
+  });
+
+  test('every single-bit change of a MAC, and a MAC off by small multiples of 2^128 mod p, is refused', () => {
+    const p = packetOf(32 * 1024 + 8);
+    const mac = reference(p.lenBuf, p.packet, p.polyKey);
+    for (let bit = 0; bit < 128; bit++) {
+      const bad = Buffer.from(mac);
+      bad[bit >> 3]! ^= 1 << (bit & 7);
+      assert.equal(check.poly1305MacValid(p.key, p.nonce, p.lenBuf, p.packet, p.polyKey, bad), false, `bit ${bit}`);
+    }
+    // h + k*2^128 for k = 1..3 reduce to the same 128 bits only if they exceed p; near misses
+    // (the MAC plus or minus 5, the gap between 2^130 and p) must not pass either.
+    const m = mac.readBigUInt64LE(0) | (mac.readBigUInt64LE(8) << 64n);
+    for (const delta of [1n, 4n, 5n, 6n, -5n]) {
+      const x = (m + delta) & ((1n << 128n) - 1n);
+      const bad = Buffer.alloc(16);
+      bad.writeBigUInt64LE(x & 0xFFFFFFFFFFFFFFFFn, 0);
+      bad.writeBigUInt64LE(x >> 64n, 8);
+      assert.equal(check.poly1305MacValid(p.key, p.nonce, p.lenBuf, p.packet, p.polyKey, bad), false, `MAC + ${delta}`);
+    }
+  });
 });
