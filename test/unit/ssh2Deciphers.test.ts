@@ -132,6 +132,7 @@ describe('ssh2 deciphers as shipped (no native addon)', () => {
 describe("chacha20-poly1305: large packets' MACs checked through OpenSSL's RFC 8439 AEAD (ssh2 patch)", () => {
   interface Poly1305Check {
     AEAD_MAC_MIN_LEN: number;
+    aeadMacAgrees(): boolean;
     poly1305MacValid(key: KeyObject, nonce: Buffer, lenBuf: Buffer, packet: Buffer, polyKey: Buffer, mac: Buffer): boolean;
   }
   const check = ssh2Crypto as unknown as Poly1305Check;
@@ -159,8 +160,10 @@ describe("chacha20-poly1305: large packets' MACs checked through OpenSSL's RFC 8
     return { key, nonce: iv.subarray(4), lenBuf: randomBytes(4), packet: randomBytes(bodyLen), polyKey };
   }
 
-  test('the channel packets a bulk transfer carries take this path', () => {
+  test("the channel packets a bulk transfer carries take this path: this Node's AEAD passes the check made before its first use", () => {
     assert.ok(check.AEAD_MAC_MIN_LEN > 0 && check.AEAD_MAC_MIN_LEN <= 32 * 1024, `threshold ${check.AEAD_MAC_MIN_LEN}`);
+    // If it did not, large packets would silently go back to the WebAssembly Poly1305.
+    assert.equal(check.aeadMacAgrees(), true);
   });
 
   test('a MAC is accepted exactly when it is Poly1305 over enc_len || ciphertext, for every length class', () => {
