@@ -4,9 +4,10 @@
  * must hand out every byte once and keep the padding random across its refills. Poly1305's
  * WebAssembly module (~3.6 MB of RSS) is instantiated when chacha20-poly1305 is first used, not
  * when ssh2 is loaded. (The patch's
- * other behaviour changes — chacha20-poly1305 keeping no view on a read past that read, and the
- * AES-GCM and chacha20 ciphers building each packet's plaintext in one lent buffer — are tested
- * with the other ciphers in ssh2Deciphers.test.ts.)
+ * other behaviour changes — chacha20-poly1305 keeping no view on a read past that read, the
+ * AES-GCM and chacha20 ciphers building each packet's plaintext in one lent buffer, and large
+ * incoming chacha20-poly1305 packets' MACs checked by OpenSSL's Poly1305 — are tested with the
+ * other ciphers in ssh2Deciphers.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
