@@ -5,13 +5,19 @@
  * codeLoadingTime + activateCallTime (require of dist/extension.js plus the synchronous part of
  * activate()). One fresh code-server per round. For scale, the same figure for a minimal
  * extension (activates on startup, `require('vscode')`, nothing else) in the same VS Code,
- * interleaved: VS Code's part (building the extension's API object on its first require of
- * 'vscode', a busy extension host at startup) is in both. Needs what `bash test/setup.sh` installs.
+ * interleaved: VS Code's part is in both. Needs what `bash test/setup.sh` installs.
+ *
+ * What VS Code's figure is made of (bench/lib/activationMarks.ts): VS Code's own performance marks
+ * in the extension host, read by a probe extension that activates on a command after the figure was
+ * read, so it is not in the startup batch.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { missingPrerequisites, startVsCode } from '../../test/e2e/harness';
+import { type ActivationParts, activationParts } from './activationMarks';
+
+export type { ActivationParts };
 
 export interface ActivationResult {
   /** VS Code's figure, ms, per round. */
@@ -20,12 +26,44 @@ export interface ActivationResult {
   baseline: number[];
   /** The row's text as shown (e.g. "Activation: 9ms"). */
   texts: string[];
+  /** VS Code's marks, per round: the extension's own require and activate(), and the rest of its figure. */
+  parts?: ActivationParts[];
+  baselineParts?: ActivationParts[];
   /** Why nothing was measured (prerequisites missing, a round failed). */
   error?: string;
 }
 
 const ROW_NAME = 'SSH Tunnels';
+const ROW_ID = 'ssh-tunnels.ssh-tunnels';
 const BASELINE_NAME = 'Bench Minimal Extension';
+const BASELINE_ID = 'ssh-tunnels-bench.bench-minimal';
+const MARKS_COMMAND = 'Bench: Write Extension Host Marks';
+
+/**
+ * Activates on its command only (after the figure was read, outside the startup batch) and writes
+ * VS Code's performance marks of the extension host to $BENCH_MARKS_FILE.
+ */
+function marksProbe(dir: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({
+    name: 'bench-marks', displayName: 'Bench Marks Probe', version: '0.0.1', publisher: 'ssh-tunnels-bench',
+    license: 'MIT', engines: { vscode: '^1.80.0' }, main: './extension.js',
+    activationEvents: ['onCommand:sshTunnelsBench.writeMarks'],
+    contributes: { commands: [{ command: 'sshTunnelsBench.writeMarks', title: MARKS_COMMAND }] },
+  }, null, 2));
+  fs.writeFileSync(path.join(dir, 'extension.js'), [
+    "const vscode = require('vscode');",
+    "const fs = require('fs');",
+    'exports.activate = (context) => {',
+    "  context.subscriptions.push(vscode.commands.registerCommand('sshTunnelsBench.writeMarks', () => {",
+    '    const m = globalThis.MonacoPerformanceMarks;',
+    '    fs.writeFileSync(process.env.BENCH_MARKS_FILE, JSON.stringify(m && typeof m.getMarks === "function" ? m.getMarks() : null));',
+    '  }));',
+    '};',
+    '',
+  ].join('\n'));
+  return dir;
+}
 
 /** A folder extension that activates on startup and does nothing but require('vscode'). */
 function minimalExtension(dir: string): string {
@@ -39,9 +77,13 @@ function minimalExtension(dir: string): string {
 }
 
 /** One fresh code-server with `extensionDir` installed: its row's activation time in Running Extensions. */
-async function activationOnce(extensionDir: string, name: string, home: string): Promise<{ ms: number; text: string }> {
+async function activationOnce(extensionDir: string, name: string, id: string, home: string, probe: string): Promise<{ ms: number; text: string; parts?: ActivationParts }> {
+  const marksFile = path.join(home, `marks-${process.pid}.json`);
+  fs.rmSync(marksFile, { force: true });
   // A tall page: the list of running extensions is virtualized (only rows in view exist).
-  const vs = await startVsCode({ extensionDir, install: 'copy', env: { HOME: home }, viewport: { width: 1280, height: 3200 } });
+  const vs = await startVsCode({
+    extensionDir, install: 'copy', alsoInstall: [probe], env: { HOME: home, BENCH_MARKS_FILE: marksFile }, viewport: { width: 1280, height: 3200 },
+  });
   try {
     await vs.runCommand('Developer: Show Running Extensions');
     const deadline = Date.now() + 30_000;
@@ -64,7 +106,19 @@ async function activationOnce(extensionDir: string, name: string, home: string):
       const rows = (await vs.page.locator('.monaco-list-row').allTextContents()).map((r) => r.trim()).filter(Boolean);
       throw new Error(`no activation time for "${name}" in Running Extensions (row text: "${text}"; rows: ${rows.slice(0, 12).join(' / ')})`);
     }
-    return { ms: Number(m[1]), text };
+    const ms = Number(m[1]);
+    // The marks, read after the figure: the probe's own activation cannot be in it.
+    await vs.runCommand(MARKS_COMMAND);
+    const marksDeadline = Date.now() + 10_000;
+    while (!fs.existsSync(marksFile) && Date.now() < marksDeadline) await new Promise((r) => setTimeout(r, 100));
+    let parts: ActivationParts | undefined;
+    try {
+      const marks = JSON.parse(fs.readFileSync(marksFile, 'utf8')) as { name: string; startTime: number }[] | null;
+      parts = marks ? activationParts(marks, id, ms) : undefined;
+    } catch {
+      parts = undefined; // no marks (an older VS Code, the probe did not run): the figure alone
+    }
+    return { ms, text, parts };
   } finally {
     await vs.close();
   }
@@ -76,19 +130,25 @@ export async function measureActivation(repo: string, home: string, rounds: numb
   if (missing.length) return { ...result, error: `not measured: ${missing.join('; ')} (bash test/setup.sh installs them)` };
   if (!fs.existsSync(path.join(repo, 'dist', 'extension.js'))) return { ...result, error: 'not measured: dist/extension.js missing (npm run build)' };
   const minimal = minimalExtension(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-minimal-ext-')));
+  const probe = marksProbe(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-marks-ext-')));
+  const describe = (p: ActivationParts | undefined): string =>
+    p ? ` (its require ${p.loadMs} ms, activate ${p.activateMs} ms, the rest ${p.restMs} ms${p.loadedMeanwhile.length ? `: ${p.loadedMeanwhile.join(', ')} loaded meanwhile` : ''})` : '';
   try {
     for (let i = 0; i < rounds; i++) {
-      const ours = await activationOnce(repo, ROW_NAME, home);
+      const ours = await activationOnce(repo, ROW_NAME, ROW_ID, home, probe);
       result.values.push(ours.ms);
       result.texts.push(ours.text);
-      const base = await activationOnce(minimal, BASELINE_NAME, home);
+      if (ours.parts) (result.parts ??= []).push(ours.parts);
+      const base = await activationOnce(minimal, BASELINE_NAME, BASELINE_ID, home, probe);
       result.baseline.push(base.ms);
-      log(`activation round ${i + 1}/${rounds}: SSH Tunnels ${ours.text}; minimal extension ${base.text}`);
+      if (base.parts) (result.baselineParts ??= []).push(base.parts);
+      log(`activation round ${i + 1}/${rounds}: SSH Tunnels ${ours.text}${describe(ours.parts)}; minimal extension ${base.text}${describe(base.parts)}`);
     }
   } catch (e) {
     result.error = (e as Error).message;
   } finally {
     fs.rmSync(minimal, { recursive: true, force: true });
+    fs.rmSync(probe, { recursive: true, force: true });
   }
   return result;
 }
