@@ -789,7 +789,7 @@ function report(): string {
         const seen = new Map<string, number>();
         for (const p of ps) for (const ext of p.loadedMeanwhile) seen.set(ext, (seen.get(ext) ?? 0) + 1);
         const names = [...seen].map(([ext, n]) => `${ext}${n < ps.length ? ` (${n} of ${ps.length})` : ''}`).join(', ');
-        return `its own require ${v(ps.map((p) => p.loadMs))}, its activate() ${v(ps.map((p) => p.activateMs))}, the rest ${v(ps.map((p) => p.restMs))}${names ? ` — in which VS Code loaded ${names}` : ''}`;
+        return `its own require ${v(ps.map((p) => p.loadMs))}, its activate() ${v(ps.map((p) => p.activateMs))}, the rest ${v(ps.map((p) => p.restMs))}${names ? ` — in which VS Code loaded ${names}, their requires ${v(ps.map((p) => p.othersLoadMs))}` : ''}`;
       };
       out.push(`| activation in a real VS Code (code-server ${CODE_SERVER_VERSION}) as "Developer: Show Running Extensions" reports it (code loading + activate() call), 31-host ssh config | ${v(act.values)}${act.error ? ` (${act.error})` : ''} |`);
       out.push(`| … of that, by VS Code's own marks in the extension host (1 ms resolution) | ${parts(act.parts)} |`);

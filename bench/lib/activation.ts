@@ -132,7 +132,7 @@ export async function measureActivation(repo: string, home: string, rounds: numb
   const minimal = minimalExtension(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-minimal-ext-')));
   const probe = marksProbe(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-marks-ext-')));
   const describe = (p: ActivationParts | undefined): string =>
-    p ? ` (its require ${p.loadMs} ms, activate ${p.activateMs} ms, the rest ${p.restMs} ms${p.loadedMeanwhile.length ? `: ${p.loadedMeanwhile.join(', ')} loaded meanwhile` : ''})` : '';
+    p ? ` (its require ${p.loadMs} ms, activate ${p.activateMs} ms, the rest ${p.restMs} ms${p.loadedMeanwhile.length ? `, ${p.othersLoadMs} ms of it the requires of ${p.loadedMeanwhile.join(', ')}` : ''})` : '';
   try {
     for (let i = 0; i < rounds; i++) {
       const ours = await activationOnce(repo, ROW_NAME, ROW_ID, home, probe);

@@ -15,6 +15,8 @@ export interface ActivationParts {
   restMs: number;
   /** Extensions whose code VS Code loaded in that time (ids). */
   loadedMeanwhile: string[];
+  /** Of restMs, the time their requires took (willLoad→didLoad, clipped to the rest), ms. */
+  othersLoadMs: number;
 }
 
 /** The parts of `figureMs` for extension `id`, from the extension host's marks; undefined if a mark is missing. */
@@ -30,9 +32,14 @@ export function activationParts(marks: { name: string; startTime: number }[], id
   const restMs = Math.max(0, figureMs - loadMs - activateMs);
   // The figure's code loading began restMs before the extension's own require.
   const from = willLoad - restMs;
-  const loadedMeanwhile = marks
-    .filter((m) => m.name.startsWith('code/extHost/didLoadExtensionCode/') && m.startTime > from && m.startTime <= willLoad)
-    .map((m) => m.name.slice('code/extHost/didLoadExtensionCode/'.length))
-    .filter((ext) => ext !== id);
-  return { loadMs, activateMs, restMs, loadedMeanwhile };
+  const didLoadPrefix = 'code/extHost/didLoadExtensionCode/';
+  const loaded = marks
+    .filter((m) => m.name.startsWith(didLoadPrefix) && m.startTime > from && m.startTime <= willLoad && m.name !== `${didLoadPrefix}${id}`)
+    .map((m) => {
+      const ext = m.name.slice(didLoadPrefix.length);
+      const began = marks.find((w) => w.name === `code/extHost/willLoadExtensionCode/${ext}`)?.startTime ?? m.startTime;
+      return { ext, ms: m.startTime - Math.max(began, from) };
+    });
+  const othersLoadMs = loaded.reduce((sum, l) => sum + l.ms, 0);
+  return { loadMs, activateMs, restMs, loadedMeanwhile: loaded.map((l) => l.ext), othersLoadMs };
 }
