@@ -134,7 +134,7 @@ export function createAuth(host: ResolvedHost, displayName: string, log: Log, pr
       skipped.push(`${file} (${missing ? 'no such file' : (err as Error).message})`);
       return undefined;
     }
-    let parsed = ssh2().utils.parseKey(data);
+    let parsed = ssh2().parseKey(data);
     let passphrase: string | undefined;
     for (let attempt = 1; parsed instanceof Error && isEncryptedKeyError(parsed) && attempt <= PASSWORD_PROMPTS; attempt++) {
       if (withdrawn?.aborted) return undefined;
@@ -145,7 +145,7 @@ export function createAuth(host: ResolvedHost, displayName: string, log: Log, pr
         return undefined;
       }
       log.redact(passphrase);
-      parsed = ssh2().utils.parseKey(data, passphrase);
+      parsed = ssh2().parseKey(data, passphrase);
       if (parsed instanceof Error) log.info(`Bad passphrase for key ${file}.`);
     }
     if (parsed instanceof Error) {

@@ -1,15 +1,27 @@
 /**
- * ssh2, loaded on first use. Requiring it costs ~65 ms on one core (crypto self-tests, the WASM
- * poly1305, every protocol module): the extension host need not pay that at activation, only when
- * the first connection is made. Type-only imports of 'ssh2' elsewhere are free.
+ * ssh2, loaded on first use. Requiring it costs ~65 ms on one core (crypto self-tests, every
+ * protocol module): the engine need not pay that before the first connection. Type-only imports of
+ * 'ssh2' elsewhere are free.
+ *
+ * Only the two parts the engine uses are required — the client and the key parser — not ssh2's
+ * index, which also loads (and, bundled, ships) its SSH server, key generator and HTTP agents.
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
 import type * as Ssh2 from 'ssh2';
 
-let mod: typeof Ssh2 | undefined;
+export interface Ssh2Parts {
+  Client: typeof Ssh2.Client;
+  /** Parses an OpenSSH, PEM or PuTTY private key (ssh2's `utils.parseKey`). */
+  parseKey: typeof Ssh2.utils.parseKey;
+}
 
-export function ssh2(): typeof Ssh2 {
-  return (mod ??= require('ssh2') as typeof Ssh2);
+let mod: Ssh2Parts | undefined;
+
+export function ssh2(): Ssh2Parts {
+  return (mod ??= {
+    Client: require('ssh2/lib/client.js') as typeof Ssh2.Client,
+    parseKey: (require('ssh2/lib/protocol/keyParser.js') as { parseKey: typeof Ssh2.utils.parseKey }).parseKey,
+  });
 }
 
 /** ssh2 internals (bundled with ssh2, so the same instances; ssh2's version is pinned). */
