@@ -783,7 +783,7 @@ function report(): string {
     const act = st.activation as ActivationResult | undefined;
     if (act) {
       const v = (xs: number[] | undefined): string => (xs?.length ? `${cell(summarize(xs))} ms` : '–');
-      // VS Code's figure split by its own marks (bench/lib/activation.ts says how).
+      // VS Code's figure split by its own marks (bench/lib/activationMarks.ts says how).
       const parts = (ps: ActivationParts[] | undefined): string => {
         if (!ps?.length) return 'not available (no marks)';
         const seen = new Map<string, number>();

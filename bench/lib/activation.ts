@@ -108,15 +108,15 @@ async function activationOnce(extensionDir: string, name: string, id: string, ho
     }
     const ms = Number(m[1]);
     // The marks, read after the figure: the probe's own activation cannot be in it.
-    await vs.runCommand(MARKS_COMMAND);
-    const marksDeadline = Date.now() + 10_000;
-    while (!fs.existsSync(marksFile) && Date.now() < marksDeadline) await new Promise((r) => setTimeout(r, 100));
     let parts: ActivationParts | undefined;
     try {
+      await vs.runCommand(MARKS_COMMAND);
+      const marksDeadline = Date.now() + 10_000;
+      while (!fs.existsSync(marksFile) && Date.now() < marksDeadline) await new Promise((r) => setTimeout(r, 100));
       const marks = JSON.parse(fs.readFileSync(marksFile, 'utf8')) as { name: string; startTime: number }[] | null;
       parts = marks ? activationParts(marks, id, ms) : undefined;
     } catch {
-      parts = undefined; // no marks (an older VS Code, the probe did not run): the figure alone
+      parts = undefined; // no marks (an older VS Code, the probe's command not found): the figure alone
     }
     return { ms, text, parts };
   } finally {

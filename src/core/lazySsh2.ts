@@ -1,5 +1,5 @@
 /**
- * ssh2, loaded on first use. Requiring it costs ~65 ms on one core (crypto self-tests, every
+ * ssh2, loaded on first use. Requiring it costs tens of ms on one core (crypto self-tests, every
  * protocol module): the engine need not pay that before the first connection. Type-only imports of
  * 'ssh2' elsewhere are free.
  *
