@@ -16,6 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { missingPrerequisites, startVsCode } from '../../test/e2e/harness';
 import { type ActivationParts, activationParts } from './activationMarks';
+import { writeBenchExtension } from './benchExtension';
 
 export type { ActivationParts };
 
@@ -44,14 +45,11 @@ const MARKS_COMMAND = 'Bench: Write Extension Host Marks';
  * VS Code's performance marks of the extension host to $BENCH_MARKS_FILE.
  */
 function marksProbe(dir: string): string {
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({
-    name: 'bench-marks', displayName: 'Bench Marks Probe', version: '0.0.1', publisher: 'ssh-tunnels-bench',
-    license: 'MIT', engines: { vscode: '^1.80.0' }, main: './extension.js',
+  return writeBenchExtension(dir, {
+    name: 'bench-marks', displayName: 'Bench Marks Probe',
     activationEvents: ['onCommand:sshTunnelsBench.writeMarks'],
     contributes: { commands: [{ command: 'sshTunnelsBench.writeMarks', title: MARKS_COMMAND }] },
-  }, null, 2));
-  fs.writeFileSync(path.join(dir, 'extension.js'), [
+  }, [
     "const vscode = require('vscode');",
     "const fs = require('fs');",
     'exports.activate = (context) => {',
@@ -62,18 +60,12 @@ function marksProbe(dir: string): string {
     '};',
     '',
   ].join('\n'));
-  return dir;
 }
 
 /** A folder extension that activates on startup and does nothing but require('vscode'). */
 function minimalExtension(dir: string): string {
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({
-    name: 'bench-minimal', displayName: BASELINE_NAME, version: '0.0.1', publisher: 'ssh-tunnels-bench',
-    license: 'MIT', engines: { vscode: '^1.80.0' }, main: './extension.js', activationEvents: ['onStartupFinished'],
-  }, null, 2));
-  fs.writeFileSync(path.join(dir, 'extension.js'), "const vscode = require('vscode');\nexports.activate = () => { void vscode.version; };\n");
-  return dir;
+  return writeBenchExtension(dir, { name: 'bench-minimal', displayName: BASELINE_NAME, activationEvents: ['onStartupFinished'] },
+    "const vscode = require('vscode');\nexports.activate = () => { void vscode.version; };\n");
 }
 
 /** One fresh code-server with `extensionDir` installed: its row's activation time in Running Extensions. */

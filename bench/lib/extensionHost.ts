@@ -22,6 +22,7 @@ import { freePort } from '../../test/fixtures/sshd';
 import { cmdline } from '../../test/fixtures/processTable';
 import { OpenSshForwarder } from './forwarders';
 import { cpuOf, faultsOf, memOf, pidsByCmdline } from './proc';
+import { writeBenchExtension } from './benchExtension';
 import { bulk, concurrentEcho, shortConnections, type Target, type Via } from './load';
 
 export interface PhaseSample {
@@ -153,13 +154,7 @@ exports.deactivate = () => server && server.close();
 `;
 
 function probeExtension(dir: string): string {
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({
-    name: 'bench-probe', displayName: 'Bench Event Loop Probe', version: '0.0.1', publisher: 'ssh-tunnels-bench',
-    license: 'MIT', engines: { vscode: '^1.80.0' }, main: './extension.js', activationEvents: ['onStartupFinished'],
-  }, null, 2));
-  fs.writeFileSync(path.join(dir, 'extension.js'), PROBE_JS);
-  return dir;
+  return writeBenchExtension(dir, { name: 'bench-probe', displayName: 'Bench Event Loop Probe', activationEvents: ['onStartupFinished'] }, PROBE_JS);
 }
 
 function get(port: number, what: string): Promise<Record<string, number>> {

@@ -15,6 +15,7 @@ import * as net from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import { ReusedReads, readAcceptedIntoSharedBuffer } from '../../src/core/reusedReads';
 import { eventually } from '../fixtures/engine';
+import { isListening } from '../fixtures/servers';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const servers: net.Server[] = [];
@@ -200,10 +201,3 @@ describe('readAcceptedIntoSharedBuffer (-L and -D)', () => {
     assert.equal(echo!.toString(), 'still here');
   });
 });
-
-function isListening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' }, () => { s.destroy(); resolve(true); });
-    s.on('error', () => resolve(false));
-  });
-}
