@@ -410,6 +410,7 @@ test('freePort: two test processes asking at once never get the same port, all b
         out += d.toString();
         if (out.includes('\n')) resolve(JSON.parse(out) as number[]);
       });
+      c.on('error', reject);
       c.on('exit', (code) => reject(new Error(`freePort child exited ${code} before answering`)));
     })));
     const ephemeralLow = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
