@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { ClientChannel } from 'ssh2';
+import { HandleSocket } from './handleSocket';
 import type { ConnectionSnapshot } from './model';
 
 let nextId = 1;
@@ -23,7 +24,7 @@ export class ForwardedConnection {
 
   constructor(
     /** The socket on our side: the local client for -L/-D, the local target for -R. */
-    private readonly socket: Socket,
+    private readonly socket: Socket | HandleSocket,
     readonly originAddress: string,
     readonly originPort: number,
     readonly destination: string,
@@ -33,8 +34,12 @@ export class ForwardedConnection {
     /** Called on every chunk moved (keep it cheap: it is on the data path). */
     private readonly onTraffic: () => void,
   ) {
-    socket.on('error', () => this.abort());
-    socket.on('close', () => this.finish());
+    if (socket instanceof HandleSocket) {
+      socket.onClose = () => this.finish();
+    } else {
+      socket.on('error', () => this.abort());
+      socket.on('close', () => this.finish());
+    }
   }
 
   /** Joins the socket and the channel. Either side's end is passed on as a half-close. */
@@ -55,6 +60,7 @@ export class ForwardedConnection {
       this.lingerTimer = setTimeout(() => this.abort(), LINGER_MS);
       this.lingerTimer.unref();
     });
+    if (socket instanceof HandleSocket) return this.join(socket, channel);
     socket.on('data', (chunk: Buffer) => {
       if (this.socketIsOrigin) this.bytesSent += chunk.length;
       else this.bytesReceived += chunk.length;
@@ -67,6 +73,32 @@ export class ForwardedConnection {
     });
     socket.pipe(channel);
     channel.pipe(socket);
+    socket.resume();
+  }
+
+  /**
+   * What `pipe()` both ways does for a net.Socket, for a HandleSocket (always the origin's side):
+   * each side's bytes written to the other, reading paused while the other cannot take more, and
+   * either side's end passed on as a half-close.
+   */
+  private join(socket: HandleSocket, channel: ClientChannel): void {
+    const resumeReading = (): void => socket.resume();
+    socket.onData = (chunk) => {
+      this.bytesSent += chunk.length;
+      this.onTraffic();
+      if (!channel.write(chunk)) {
+        socket.pause();
+        channel.once('drain', resumeReading);
+      }
+    };
+    socket.onEnd = () => channel.end();
+    socket.onDrain = () => channel.resume();
+    channel.on('data', (chunk: Buffer) => {
+      this.bytesReceived += chunk.length;
+      this.onTraffic();
+      if (!socket.write(chunk)) channel.pause();
+    });
+    channel.on('end', () => socket.end());
     socket.resume();
   }
 
@@ -87,7 +119,7 @@ export class ForwardedConnection {
     this.closed = true;
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     if (this.channel) {
-      this.channel.unpipe();
+      if (!(this.socket instanceof HandleSocket)) this.channel.unpipe();
       this.channel.close();
     }
     this.onClose(this);

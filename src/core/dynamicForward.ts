@@ -1,5 +1,6 @@
 /** -D: a SOCKS4/4a/5 proxy on a local port; the SSH server connects to whatever each client asks. */
-import type { Socket } from 'node:net';
+import net = require('node:net');
+import type { HandleSocket } from './handleSocket';
 import { ListeningForward, formatHostPort, type Destination } from './listeningForward';
 import { readSocksRequest } from './socks';
 
@@ -7,7 +8,9 @@ import { readSocksRequest } from './socks';
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export class DynamicForward extends ListeningForward {
-  protected async destinationFor(socket: Socket): Promise<Destination> {
+  protected async destinationFor(socket: net.Socket | HandleSocket): Promise<Destination> {
+    // -D does not accept handles (acceptsHandles): the SOCKS handshake is read as a stream.
+    if (!(socket instanceof net.Socket)) throw new Error('SOCKS needs a stream socket');
     socket.resume();
     const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
     try {

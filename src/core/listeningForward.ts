@@ -9,6 +9,7 @@ import { ConnectionLines } from './connectionLines';
 import { TunnelError, describeListenError, describeOpenFailure } from './errors';
 import { Forward } from './forward';
 import { bindsNonLoopback, effectiveBindAddress, formatForwardFlag } from './forwardSpec';
+import { HandleSocket, acceptHandles } from './handleSocket';
 import { readAcceptedIntoSharedBuffer } from './reusedReads';
 
 /**
@@ -31,8 +32,14 @@ export abstract class ListeningForward extends Forward {
   private server: net.Server | undefined;
   private readonly lines = new ConnectionLines(this.log, () => `Port ${this.listenPort}`);
 
+  /**
+   * Accepted connections are driven through their TCP handles (handleSocket.ts) rather than as
+   * net.Sockets, where this Node allows it. -L does; -D reads its SOCKS handshake as a stream.
+   */
+  protected readonly acceptsHandles: boolean = false;
+
   /** Where a new connection goes (for -D after the SOCKS handshake); undefined drops it. */
-  protected abstract destinationFor(socket: net.Socket): Promise<Destination | undefined>;
+  protected abstract destinationFor(socket: net.Socket | HandleSocket): Promise<Destination | undefined>;
   /** The OpenSSH debug line announcing what this listener does. */
   protected abstract describe(address: string, port: number): string;
 
@@ -55,6 +62,7 @@ export abstract class ListeningForward extends Forward {
       throw await describeListenError(err, address, this.spec.bindPort, (free) => formatForwardFlag({ ...this.spec, bindPort: free }));
     });
     server.on('error', (err) => this.log.error(`listener on ${address} port ${this.listenPort}: ${err.message}`));
+    if (this.acceptsHandles) acceptHandles(server, (socket) => void this.accept(socket));
     this.server = server;
     const bound = server.address() as net.AddressInfo;
     this.listenAddress = bound.address;
@@ -77,10 +85,10 @@ export abstract class ListeningForward extends Forward {
     this.setState('listening');
   }
 
-  private async accept(accepted: net.Socket): Promise<void> {
+  private async accept(accepted: net.Socket | HandleSocket): Promise<void> {
     // Up to 1 MiB per read instead of Node's 64 KiB (bench/README.md change 25).
-    const socket = readAcceptedIntoSharedBuffer(accepted);
-    socket.on('error', () => socket.destroy());
+    const socket = accepted instanceof HandleSocket ? accepted : readAcceptedIntoSharedBuffer(accepted);
+    if (!(socket instanceof HandleSocket)) socket.on('error', () => socket.destroy());
     const originAddress = socket.remoteAddress ?? '?';
     const originPort = socket.remotePort ?? 0;
     let dest: Destination | undefined;

@@ -1,9 +1,10 @@
 /** -L: connections to a local port go to host:hostport as seen from the SSH server. */
-import type { Socket } from 'node:net';
 import { ListeningForward, formatHostPort, type Destination } from './listeningForward';
 
 export class LocalForward extends ListeningForward {
-  protected async destinationFor(_socket: Socket): Promise<Destination> {
+  protected override readonly acceptsHandles = true;
+
+  protected async destinationFor(): Promise<Destination> {
     return { host: this.spec.targetHost!, port: this.spec.targetPort! };
   }
 

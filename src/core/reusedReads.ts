@@ -28,15 +28,17 @@
  * -R's target sockets are read through it too and never call `reuse()`: every read is copied at
  * its size, because a channel write beyond the window keeps the rest of the chunk. What they gain
  * is the size — a read of a fast target brings up to 1 MiB instead of 64 KiB, so fewer channel
- * writes and corked turns per GB (change 17). -L and -D's accepted sockets get the same through
- * `readAcceptedIntoSharedBuffer` (change 25).
+ * writes and corked turns per GB (change 17). -D's accepted sockets get the same through
+ * `readAcceptedIntoSharedBuffer` (change 25), and so do -L's where this Node does not let
+ * handleSocket.ts drive them (which reads into this buffer too, change 29).
  */
 import net = require('node:net');
 
 const READ_BUFFER_BYTES = 1024 * 1024;
 let sharedBuffer: Buffer | undefined;
 
-function sharedReadBuffer(): Buffer {
+/** The buffer every local socket of the engine reads into (copied at their size unless `reuse()`d). */
+export function sharedReadBuffer(): Buffer {
   return (sharedBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES));
 }
 

@@ -1,0 +1,226 @@
+/**
+ * A connection -L accepted, driven through its libuv TCP handle instead of a net.Socket.
+ *
+ * A net.Socket is two stream state machines (readable and writable), an event emitter, and a
+ * `pipe()` to the channel with listeners of its own; for a short connection — open, a few bytes,
+ * close — building and tearing that down is most of what Node costs per connection. Measured on
+ * a bare TCP echo server (accept, echo one byte, close): 0.16 CPU ms per connection through net,
+ * 0.09 through the handle; on a bare ssh2 -L forwarder 0.41 → 0.31 (bench/README.md change 29).
+ * What a forwarded connection needs from its socket is small: read into a buffer, write with
+ * backpressure, half-close each way, close, and its peer's address.
+ *
+ * The handle is the one Node's net.Server accepted (`acceptHandles`); the requests are Node's own
+ * WriteWrap and ShutdownWrap from `process.binding('stream_wrap')`, which Node documents as
+ * deprecated (DEP0111, documentation-only) and still has — tested on Node 20 and 24 (code-server's).
+ * `handleSockets()` returns undefined if any part is missing or not as expected; the forward then
+ * accepts net.Sockets as before. These are C++ methods with Node's own rules, and breaking one
+ * aborts the process rather than throwing: `onread` must always be a function, each call is made
+ * only while the handle is open, and a write's buffer is kept alive by its request until libuv has
+ * written it (test/integration/acceptedHandles.test.ts).
+ *
+ * Reads land in the shared 1 MiB buffer (reusedReads.ts) and are copied at their size (a channel
+ * write beyond its window keeps the rest of the chunk), as every local socket of the engine reads.
+ */
+import type { Server } from 'node:net';
+import { sharedReadBuffer } from './reusedReads';
+
+/** libuv's end of stream (UV_EOF); other negative read results are errors. */
+const UV_EOF = -4095;
+/**
+ * write() returns false (and the channel pauses) once this much is queued behind what the kernel
+ * took: net.Socket's default on Node 22 and later (16 KiB on Node 20; bulk -L the same either way).
+ */
+const HIGH_WATER_MARK = 64 * 1024;
+
+/** The methods of Node's LibuvStreamWrap / TCPWrap this uses. */
+export interface TcpHandle {
+  readStart(): number;
+  readStop(): number;
+  writeBuffer(req: object, data: Uint8Array): number;
+  shutdown(req: object): number;
+  close(callback?: () => void): void;
+  setNoDelay(enable: boolean): number;
+  getpeername(out: { address?: string; port?: number }): number;
+  useUserBuffer(buffer: Uint8Array): void;
+  onread: (arrayBuffer?: ArrayBuffer) => void;
+  readonly writeQueueSize: number;
+}
+
+interface Req { handle?: TcpHandle; oncomplete?: (status: number) => void; async?: boolean; buffer?: Uint8Array }
+interface StreamWrap {
+  WriteWrap: new () => Req;
+  ShutdownWrap: new () => Req;
+  streamBaseState: Int32Array;
+  kReadBytesOrError: number;
+}
+
+const ignoreRead = (): void => undefined;
+
+let cached: StreamWrap | null | undefined;
+
+/** Node's stream requests, or undefined where this Node does not have them as expected. */
+export function handleSockets(): StreamWrap | undefined {
+  if (cached === undefined) {
+    cached = null;
+    try {
+      const binding = (process as unknown as { binding?: (name: string) => Partial<StreamWrap> }).binding;
+      const s = typeof binding === 'function' ? binding.call(process, 'stream_wrap') : undefined;
+      if (s && typeof s.WriteWrap === 'function' && typeof s.ShutdownWrap === 'function' &&
+          s.streamBaseState instanceof Int32Array && typeof s.kReadBytesOrError === 'number') cached = s as StreamWrap;
+    } catch {
+      cached = null;
+    }
+  }
+  return cached ?? undefined;
+}
+
+/** Whether an object Node's net.Server handed to `onconnection` looks like the handle this drives. */
+function isTcpHandle(h: unknown): h is TcpHandle {
+  const o = h as Partial<Record<keyof TcpHandle, unknown>> | null;
+  return typeof o === 'object' && o !== null && typeof o.readStart === 'function' && typeof o.readStop === 'function' &&
+    typeof o.writeBuffer === 'function' && typeof o.shutdown === 'function' && typeof o.close === 'function' &&
+    typeof o.useUserBuffer === 'function' && typeof o.getpeername === 'function' && typeof o.writeQueueSize === 'number';
+}
+
+/**
+ * Makes `server` hand each connection it accepts to `onSocket` as a HandleSocket: takes over its
+ * listening handle's `onconnection`, where net.Server makes a net.Socket of each accepted handle.
+ * Anything unexpected there — an accept error, an object that is not the handle we know — goes to
+ * Node's own as before. Call once `server` listens. False, and nothing changed, where this Node
+ * does not allow it: the server then emits 'connection' with net.Sockets as usual.
+ */
+export function acceptHandles(server: Server, onSocket: (socket: HandleSocket) => void): boolean {
+  const wrap = handleSockets();
+  const listening = (server as unknown as { _handle?: { onconnection?: unknown } | null })._handle;
+  const nodeOnConnection = listening?.onconnection;
+  if (!wrap || !listening || typeof nodeOnConnection !== 'function') return false;
+  listening.onconnection = (err: number, clientHandle: unknown): void => {
+    if (err || !isTcpHandle(clientHandle)) return void nodeOnConnection.call(listening, err, clientHandle);
+    let socket: HandleSocket;
+    try {
+      socket = new HandleSocket(clientHandle, wrap);
+    } catch {
+      return clientHandle.close();
+    }
+    onSocket(socket);
+  };
+  return true;
+}
+
+export class HandleSocket {
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  /** Each chunk read (a copy, the caller's to keep). */
+  onData: (chunk: Buffer) => void = () => undefined;
+  /** The peer finished sending (its FIN). */
+  onEnd: () => void = () => undefined;
+  /** write() returned false and the queue has emptied since. */
+  onDrain: () => void = () => undefined;
+  /** Once, when the handle is closed: after destroy(), an error, or both directions ended. */
+  onClose: () => void = () => undefined;
+
+  private closed = false;
+  private reading = false;
+  private readEnded = false;
+  private writeEnded = false;
+  private shutDown = false;
+  private needDrain = false;
+
+  constructor(private readonly handle: TcpHandle, private readonly wrap: StreamWrap) {
+    handle.setNoDelay(true);
+    const peer: { address?: string; port?: number } = {};
+    if (handle.getpeername(peer) === 0) {
+      this.remoteAddress = peer.address;
+      this.remotePort = peer.port;
+    }
+    handle.onread = this.onRead;
+    handle.useUserBuffer(sharedReadBuffer());
+  }
+
+  get destroyed(): boolean {
+    return this.closed;
+  }
+
+  /** Starts (or resumes) reading. */
+  resume(): void {
+    if (this.closed || this.reading || this.readEnded) return;
+    const err = this.handle.readStart();
+    if (err) return this.destroy();
+    this.reading = true;
+  }
+
+  pause(): void {
+    if (this.closed || !this.reading) return;
+    this.reading = false;
+    this.handle.readStop();
+  }
+
+  /** Queues `chunk`; false when the caller should wait for onDrain before writing more. */
+  write(chunk: Buffer): boolean {
+    if (this.closed || this.writeEnded) return false;
+    const req = new this.wrap.WriteWrap();
+    req.handle = this.handle;
+    req.oncomplete = this.afterWrite;
+    req.async = false;
+    const err = this.handle.writeBuffer(req, chunk);
+    if (err) {
+      this.destroy();
+      return false;
+    }
+    // What the kernel did not take at once is written from `chunk` later: keep it alive until then
+    // (libuv holds a pointer into it, not a reference V8's collector sees).
+    req.buffer = chunk;
+    if (this.handle.writeQueueSize < HIGH_WATER_MARK) return true;
+    this.needDrain = true;
+    return false;
+  }
+
+  /** Half-closes: FIN once what was written has gone; reading goes on. */
+  end(): void {
+    if (this.closed || this.writeEnded) return;
+    this.writeEnded = true;
+    const req = new this.wrap.ShutdownWrap();
+    req.handle = this.handle;
+    req.oncomplete = this.afterShutdown;
+    if (this.handle.shutdown(req)) this.destroy();
+  }
+
+  /** Closes the connection now (unsent bytes are dropped). */
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.reading = false;
+    // Node's handle takes only a function here (anything else aborts the process).
+    this.handle.onread = ignoreRead;
+    this.handle.close(() => this.onClose());
+  }
+
+  private readonly onRead = (): void => {
+    const n = this.wrap.streamBaseState[this.wrap.kReadBytesOrError]!;
+    if (n > 0) {
+      this.onData(Buffer.from(sharedReadBuffer().subarray(0, n)));
+    } else if (n === UV_EOF) {
+      this.pause();
+      this.readEnded = true;
+      this.onEnd();
+      if (this.shutDown) this.destroy();
+    } else if (n < 0) {
+      this.destroy();
+    }
+  };
+
+  private readonly afterWrite = (status: number): void => {
+    if (this.closed) return;
+    if (status < 0) return this.destroy();
+    if (this.needDrain && this.handle.writeQueueSize === 0) {
+      this.needDrain = false;
+      this.onDrain();
+    }
+  };
+
+  private readonly afterShutdown = (status: number): void => {
+    if (this.closed) return;
+    this.shutDown = true;
+    if (status < 0 || this.readEnded) this.destroy();
+  };
+}

