@@ -459,10 +459,11 @@ async function sectionShort(fx: Fixture, fwds: Fwd[]): Promise<void> {
     }
   }
   // For scale, each in a process of its own: Node's floor, a bare echo server (accept, echo, close;
-  // no SSH), and ssh2's, a bare ssh2 -L forwarder on the shipped ssh2. If one cannot start, the
-  // section runs without it.
+  // no SSH) on net.Sockets and on the TCP handles -L drives (change 29), and ssh2's, a bare ssh2 -L
+  // forwarder on the shipped ssh2. If one cannot start, the section runs without it.
   const devices = [
     { name: 'node-echo', script: 'nodeEcho.js', args: [] as string[] },
+    { name: 'node-echo-handle', script: 'nodeEcho.js', args: ['handle'] },
     { name: 'ssh2-floor', script: 'ssh2Floor.js', args: [String(fx.sshd.port), fx.sshd.user, fx.sshd.clientKey, cipher, String(fx.echo.port)] },
   ];
   const started: Array<{ stop(): void }> = [];
@@ -685,6 +686,9 @@ function report(): string {
       .map((f) => `${f.par} lane${f.par > 1 ? 's' : ''} ${cell(s(f.k, 'perSecond'))} conn/s (${ratio(s(f.k, 'perSecond').median, s(key('short', 'openssh', '-L', `x${f.par}`), 'perSecond').median)} OpenSSH), ${num(s(f.k, 'fwdMsPerConn').median)} CPU ms per connection`).join('; ');
     if (floor('node-echo')) {
       out.push(`Node's own cost per connection, for scale — a bare Node TCP server in a process of its own (bench/nodeEcho.ts: accept, echo the byte, close; no SSH, no second socket), measured in the same rounds: ${floor('node-echo')}. A -L forwarder in Node pays at least that for the client's socket before any SSH work.`, '');
+    }
+    if (floor('node-echo-handle')) {
+      out.push(`The same server driving its connections through their TCP handles (bench/nodeEcho.ts \`handle\`: src/core/handleSocket.ts, as SSH Tunnels' -L does since change 29), same rounds: ${floor('node-echo-handle')}.`, '');
     }
     if (floor('ssh2-floor')) {
       out.push(`ssh2's own cost, for scale — a bare -L forwarder on the same bundled ssh2 (bench/ssh2Floor.ts: \`forwardOut\` and pipe, TCP_NODELAY, nothing else), same cipher, measured in the same rounds: ${floor('ssh2-floor')}. SSH Tunnels' -L rows minus these are what the engine adds (or saves) on top of ssh2.`, '');
