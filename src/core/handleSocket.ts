@@ -46,7 +46,8 @@ export interface TcpHandle {
   readonly writeQueueSize: number;
 }
 
-interface Req { handle?: TcpHandle; oncomplete?: (status: number) => void; async?: boolean; buffer?: Uint8Array }
+/** A request object: Node's C++ calls its `oncomplete`; `buffer` keeps a write's bytes alive. */
+interface Req { oncomplete?: (status: number) => void; buffer?: Uint8Array }
 interface StreamWrap {
   WriteWrap: new () => Req;
   ShutdownWrap: new () => Req;
@@ -159,9 +160,7 @@ export class HandleSocket {
   write(chunk: Buffer): boolean {
     if (this.closed || this.writeEnded) return false;
     const req = new this.wrap.WriteWrap();
-    req.handle = this.handle;
     req.oncomplete = this.afterWrite;
-    req.async = false;
     const err = this.handle.writeBuffer(req, chunk);
     if (err) {
       this.destroy();
@@ -180,7 +179,6 @@ export class HandleSocket {
     if (this.closed || this.writeEnded) return;
     this.writeEnded = true;
     const req = new this.wrap.ShutdownWrap();
-    req.handle = this.handle;
     req.oncomplete = this.afterShutdown;
     if (this.handle.shutdown(req)) this.destroy();
   }
