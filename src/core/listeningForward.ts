@@ -20,6 +20,8 @@ import { readAcceptedIntoSharedBuffer } from './reusedReads';
 const LISTEN_BACKLOG = 4096;
 /** How long a connection that arrives during a reconnect waits for the session. */
 const WAIT_FOR_SESSION_MS = 15_000;
+/** The net.Socket fallback of -L is logged once per process. */
+let fallbackReported = false;
 
 export interface Destination {
   host: string;
@@ -62,7 +64,11 @@ export abstract class ListeningForward extends Forward {
       throw await describeListenError(err, address, this.spec.bindPort, (free) => formatForwardFlag({ ...this.spec, bindPort: free }));
     });
     server.on('error', (err) => this.log.error(`listener on ${address} port ${this.listenPort}: ${err.message}`));
-    if (this.acceptsHandles) acceptHandles(server, (socket) => void this.accept(socket));
+    if (this.acceptsHandles && !acceptHandles(server, (socket) => void this.accept(socket)) && !fallbackReported) {
+      fallbackReported = true;
+      this.log.debug1(`Node ${process.version} lacks the TCP handle API that local forwards use for their connections; ` +
+        'they take them as net.Sockets instead (the same bytes, more CPU per connection).');
+    }
     this.server = server;
     const bound = server.address() as net.AddressInfo;
     this.listenAddress = bound.address;
