@@ -7,6 +7,7 @@
  * find ssh2's optional native helpers (lib/notShipped.ts).
  */
 import './lib/notShipped';
+import * as net from 'node:net';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import type * as Engine from './engine-entry';
 import type * as Client from './client-entry';
@@ -21,6 +22,7 @@ const requireMs = performance.now() - tRequire0;
 
 interface ManagerLike {
   addForward(req: unknown): Promise<unknown>;
+  removeForward(id: string): Promise<void>;
   connectHost(host: string): Promise<unknown>;
   snapshot(): unknown;
   dispose(): Promise<void>;
@@ -67,6 +69,20 @@ async function handle(req: Req): Promise<unknown> {
     }
     case 'add':
       return manager!.addForward(req.req);
+    case 'tunnelUp': {
+      // What a user waits for after starting a tunnel whose host is not connected yet: the SSH
+      // connection (handshake, host key check, authentication), the listener, then a connection
+      // through it answered by the target (a 1-byte echo). Timed here, where the engine's API is called.
+      const t0 = performance.now();
+      const snap = await manager!.addForward({ host: req.host, spec: req.spec }) as { id: string; state: string; error?: string };
+      try {
+        if (snap.state !== 'listening') throw new Error(`${String(req.spec)} is ${snap.state}: ${snap.error ?? ''}`);
+        await echoOnce(req.port as number);
+        return performance.now() - t0;
+      } finally {
+        await manager!.removeForward(snap.id);
+      }
+    }
     case 'connect':
       return manager!.connectHost(req.host as string);
     case 'snapshot':
@@ -99,6 +115,23 @@ async function handle(req: Req): Promise<unknown> {
     default:
       throw new Error(`unknown op ${req.op}`);
   }
+}
+
+/** Connects to `port`, sends one byte and resolves when one comes back. */
+function echoOnce(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: '127.0.0.1', noDelay: true }, () => s.write('x'));
+    const timer = setTimeout(() => s.destroy(new Error(`no echo through port ${port} within 10 s`)), 10_000);
+    s.once('data', () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve();
+    });
+    s.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
 }
 
 process.on('message', (msg: Req) => {

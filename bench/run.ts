@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startSshd, freePort, type Sshd } from '../test/fixtures/sshd';
-import { EngineForwarder, OpenSshForwarder, SSH_PATH, killAllNow, startDevice, type ForwardSet } from './lib/forwarders';
+import { EngineForwarder, OpenSshForwarder, SSH_PATH, killAllNow, openSshTunnelUp, startDevice, type ForwardSet } from './lib/forwarders';
 import { type ActivationParts, type ActivationResult, measureActivation } from './lib/activation';
 import { BURST_SETTLE_MS, measureExtensionHost, phases, type ExtensionHostResult } from './lib/extensionHost';
 import { CODE_SERVER_VERSION } from '../test/e2e/harness';
@@ -115,10 +115,14 @@ async function setup(): Promise<Fixture> {
   fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
   const configFile = path.join(home, '.ssh', 'config');
   const idle = Array.from({ length: 4 }, (_, i) => hostBlock(sshd, `bench-idle-${i + 1}`, CIPHERS[0]));
-  fs.writeFileSync(configFile, [...CIPHERS.map((c) => hostBlock(sshd, hostFor(c), c)), ...idle].join('\n'));
+  // Connected and disconnected again for each measurement of a tunnel's start (static section).
+  const up = hostBlock(sshd, UP_HOST, CIPHERS[0]);
+  fs.writeFileSync(configFile, [...CIPHERS.map((c) => hostBlock(sshd, hostFor(c), c)), ...idle, up].join('\n'));
   const [bulkT, echoT, greetT] = await Promise.all([startBulkServer(), startEchoServer(), startGreetingServer()]);
   return { sshd, home, configFile, bulk: bulkT, echo: echoT, greet: greetT };
 }
+
+const UP_HOST = 'bench-up';
 
 interface Ports { lBulk: number; lEcho: number; lGreet: number; rBulk: number; rEcho: number; d: number }
 
@@ -309,6 +313,8 @@ async function sectionStatic(fx: Fixture): Promise<void> {
     }
   }
 
+  await measureTunnelUp(fx);
+
   log('static: RSS per connected host with 10 idle forwards');
   const modes: Array<'thread' | 'client'> = fs.existsSync(path.join(__dirname, 'client.js')) ? ['thread', 'client'] : ['thread'];
   type PerHost = { base: number[]; firstHost: number[]; perHost: number[]; nextHosts: number[] };
@@ -372,6 +378,42 @@ async function sectionStatic(fx: Fixture): Promise<void> {
   }
   results.static.opensshIdleRss = summarize(sshIdle);
   results.static.opensshIdleRssAnon = summarize(sshIdleAnon);
+}
+
+/**
+ * From starting a -L tunnel on a host not yet connected to its first byte echoed through it: SSH
+ * Tunnels' addForward (engine on the host's thread, and as shipped) against a user running
+ * `ssh -N -L` — with ssh's default key exchange (sntrup761x25519-sha512 on OpenSSH 9.2) and with
+ * curve25519-sha256, the one ssh2 negotiates. Interleaved, one unmeasured round first.
+ */
+async function measureTunnelUp(fx: Fixture): Promise<void> {
+  log('static: time from starting a tunnel to its first echoed byte');
+  const engines: Array<{ key: string; e: EngineForwarder }> = [];
+  try {
+    for (const mode of fs.existsSync(path.join(__dirname, 'client.js')) ? ['thread', 'client'] as const : ['thread'] as const) {
+      engines.push({ key: mode === 'thread' ? 'tunnelUpMs' : 'tunnelUpClientMs', e: await EngineForwarder.start({ name: `up-${mode}`, configFile: fx.configFile, homeDir: fx.home, mode }) });
+    }
+    const flag = (p: number): string => `-L 127.0.0.1:${p}:127.0.0.1:${fx.echo.port}`;
+    const runs: Array<{ key: string; run: (port: number) => Promise<number> }> = [
+      ...engines.map(({ key, e }) => ({ key, run: async (port: number) => await e.call('tunnelUp', { host: UP_HOST, spec: flag(port), port }) as number })),
+      { key: 'tunnelUpOpensshMs', run: (port: number) => openSshTunnelUp(fx.configFile, UP_HOST, flag(port), port) },
+      { key: 'tunnelUpOpensshCurveMs', run: (port: number) => openSshTunnelUp(fx.configFile, UP_HOST, flag(port), port, ['-o', 'KexAlgorithms=curve25519-sha256']) },
+    ];
+    const ms: Record<string, number[]> = {};
+    for (let rep = -1; rep < REPS; rep++) {
+      for (const r of rep % 2 ? [...runs].reverse() : runs) {
+        const v = await r.run(await uniquePort()).catch((e: Error) => {
+          log(`static: ${r.key}: ${e.message}`);
+          return NaN;
+        });
+        if (rep >= 0) (ms[r.key] ??= []).push(v);
+        await sleep(300); // the session closes with its last forward; the next start connects afresh
+      }
+    }
+    for (const [k, v] of Object.entries(ms)) results.static[k] = summarize(v);
+  } finally {
+    for (const { e } of engines) await e.stop();
+  }
 }
 
 function typicalConfig(): string {
@@ -799,6 +841,13 @@ function report(): string {
       out.push(`| … of that, by VS Code's own marks in the extension host (1 ms resolution) | ${parts(act.parts)} |`);
       out.push(`| the same for a minimal extension (onStartupFinished, only \`require('vscode')\`) in the same VS Code | ${v(act.baseline)} |`);
       out.push(`| … of that, by VS Code's marks | ${parts(act.baselineParts)} |`);
+    }
+    if (st.tunnelUpMs) {
+      // A new tunnel to a host not connected yet: TCP, key exchange, host key check, publickey
+      // authentication, the listener, one channel and a 1-byte echo.
+      const up = (k: string): string => (st[k] ? `${cell(sm(k))} ms` : '–');
+      out.push(`| start of a -L tunnel to a host not yet connected, until a byte has echoed through it (SSH connection, host key check, publickey auth, listener, channel): SSH Tunnels, engine on the calling thread / as shipped (EngineClient) | ${up('tunnelUpMs')} / ${up('tunnelUpClientMs')} |`);
+      out.push(`| … OpenSSH \`ssh -N -L\` from spawn, with its default key exchange / with curve25519-sha256 (what ssh2 negotiates) | ${up('tunnelUpOpensshMs')} / ${up('tunnelUpOpensshCurveMs')} |`);
     }
     out.push(`| engine on the calling thread: require() of the engine bundle, fresh process | ${cell(sm('requireMs'))} ms |`);
     out.push(`| new TunnelManager() with a 31-host ssh config | ${cell(sm('constructMs'))} ms |`);

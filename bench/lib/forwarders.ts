@@ -3,7 +3,9 @@
  * extension's engine (bundled as shipped) in out/bench/engineHost.js.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import * as net from 'node:net';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { isBound } from '../../test/fixtures/servers';
 
 export const SSH_PATH = '/usr/bin/ssh';
@@ -116,6 +118,46 @@ export class OpenSshForwarder implements Forwarder {
   async stop(): Promise<void> {
     await Promise.all(this.children.map((c) => stopChild(c)));
   }
+}
+
+/**
+ * A user typing `ssh -N -L port:…` and waiting for it to work: ms from spawning ssh until a 1-byte
+ * echo has come back through `port` (tried every 2 ms: ssh listens once it has authenticated).
+ * ssh is stopped after.
+ */
+export async function openSshTunnelUp(configFile: string, host: string, flag: string, port: number, extraArgs: string[] = []): Promise<number> {
+  const t0 = performance.now();
+  const child = track(spawn(SSH_PATH, ['-F', configFile, '-N', '-o', 'ExitOnForwardFailure=yes', '-o', 'BatchMode=yes', ...extraArgs,
+    flag.slice(0, 2), flag.slice(2).trim(), host], { stdio: ['ignore', 'ignore', 'pipe'] }));
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  try {
+    const end = Date.now() + 15_000;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`ssh ${host} exited: ${stderr}`);
+      if (Date.now() > end) throw new Error(`ssh ${host}: no echo through port ${port} within 15 s\n${stderr}`);
+      if (await echoesOnce(port)) return performance.now() - t0;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  } finally {
+    await stopChild(child);
+  }
+}
+
+/** True once a byte sent to `port` comes back; false if nothing listens there yet (or it closes). */
+function echoesOnce(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1', noDelay: true }, () => s.write('x'));
+    const timer = setTimeout(() => s.destroy(), 10_000);
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(ok);
+    };
+    s.once('data', () => done(true));
+    s.once('error', () => done(false));
+    s.once('close', () => done(false));
+  });
 }
 
 export interface EngineHostOptions {
