@@ -22,7 +22,7 @@ import { BURST_SETTLE_MS, measureExtensionHost, phases, type ExtensionHostResult
 import { CODE_SERVER_VERSION } from '../test/e2e/harness';
 import { bulk, concurrentEcho, firstByte, shortConnections, startBulkServer, startEchoServer, startGreetingServer, type Target, type Via } from './lib/load';
 import { busyPercent, cpuOf, listenOverflows, loadAverage, machineTicks, faultsOf, procMem, resetTreePeak, treeMem, withDescendants } from './lib/proc';
-import { MiB, cell, median, num, ratio, summarize, type Summary } from './lib/stats';
+import { MiB, cell, median, num, ratio, ratioCell, summarize, type Summary } from './lib/stats';
 import { renderComparison, type BenchResults } from './lib/compare';
 
 // ------------------------------------------------------------------------------------ settings
@@ -670,12 +670,12 @@ function report(): string {
   const m = results.meta;
   out.push(`## SSH Tunnels benchmark — ${String(m.date)}`, '');
   out.push(`${String(m.cpuModel)} × ${CPUS}, node ${process.version}, ${String(m.sshVersion)}, ssh2 ${String(m.ssh2Version)} (bundled, no native addon).`);
-  out.push(`Load average at start ${String(m.loadStart)}, at end ${String(m.loadEnd)}. ${ROUNDS} interleaved rounds; cells are median (min–max).${QUICK ? ' **Quick run (BENCH_QUICK=1): small sizes, few rounds.**' : ''}`, '');
+  out.push(`Load average at start ${String(m.loadStart)}, at end ${String(m.loadEnd)}. ${ROUNDS} interleaved rounds; cells are median (min–max); a ratio is SSH Tunnels' median over OpenSSH's, and in brackets the lowest and highest ratio of the two within one round (rounds interleave them, so a busier round slows both).${QUICK ? ' **Quick run (BENCH_QUICK=1): small sizes, few rounds.**' : ''}`, '');
 
   if (SECTIONS.has('bulk')) {
     out.push(`### Bulk: ${BULK_BYTES / MiB} MiB through one connection, MB/s`, '');
     out.push('"to" = toward the forward target (for -L an upload), "from" = back from it. CPU-s/GB: the forwarder process (ssh or node), CPU-seconds per 10^9 bytes. ELD: p99 event-loop delay of the engine\'s thread during the transfer (monitorEventLoopDelay, 1 ms resolution, so ~1 ms is the floor); in brackets the same for the idle engine host while OpenSSH moves the bytes: how late a timer fires on this busy box anyway.', '');
-    out.push('| forward | cipher | dir | OpenSSH | SSH Tunnels | ratio | CPU-s/GB OpenSSH / ours | ELD p99 ms (idle baseline) | machine busy % |');
+    out.push('| forward | cipher | dir | OpenSSH | SSH Tunnels | ratio (rounds) | CPU-s/GB OpenSSH / ours | ELD p99 ms (idle baseline) | machine busy % |');
     out.push('|---|---|---|---|---|---|---|---|---|');
     for (const cipher of CIPHERS) {
       for (const kind of ['L', 'R', 'D']) {
@@ -685,7 +685,7 @@ function report(): string {
           if (!results.bulk[ko] && !results.bulk[ku]) continue;
           const o = s(ko, 'mbps');
           const u = s(ku, 'mbps');
-          out.push(`| -${kind}${kind === 'D' ? ' (SOCKS5)' : ''} | ${shortName(cipher)} | ${dir} | ${cell(o)} | ${cell(u)} | ${ratio(u.median, o.median)} | ${num(s(ko, 'fwdCpuPerGB').median)} / ${num(s(ku, 'fwdCpuPerGB').median)} | ${cell(eldSummary(ku, 'p99'))} (${num(eldSummary(ko, 'p99').median)}) | ${num(median([...(results.bulk[ko] ?? []), ...(results.bulk[ku] ?? [])].map((r) => r.busy)))} |`);
+          out.push(`| -${kind}${kind === 'D' ? ' (SOCKS5)' : ''} | ${shortName(cipher)} | ${dir} | ${cell(o)} | ${cell(u)} | ${ratioCell(u, o)} | ${num(s(ko, 'fwdCpuPerGB').median)} / ${num(s(ku, 'fwdCpuPerGB').median)} | ${cell(eldSummary(ku, 'p99'))} (${num(eldSummary(ko, 'p99').median)}) | ${num(median([...(results.bulk[ko] ?? []), ...(results.bulk[ku] ?? [])].map((r) => r.busy)))} |`);
         }
       }
     }
@@ -709,7 +709,7 @@ function report(): string {
     out.push(`### Short connections: open, 1-byte echo, close (≤ ${SHORT_MAX} connections or ${SHORT_MS / 1000} s per measurement)`, '');
     out.push('"main thread busy": event-loop utilization of the engine host\'s main thread during the run — the extension host\'s thread (with the engine off it, what the extension host still does per connection: snapshots and log lines from the engine).', '');
     out.push('CPU ms per connection (from /proc, 10 ms ticks over ≤ 1000 connections): the forwarder process (ssh, or the node process with the engine), and all sshd processes.', '');
-    out.push('| forward | lanes | raw (no tunnel) conn/s | OpenSSH conn/s | SSH Tunnels conn/s | ratio | p50 / p99 ms OpenSSH | p50 / p99 ms ours | > 40 ms OpenSSH / ours (total) | main thread busy % | CPU ms/conn forwarder OpenSSH / ours | sshd CPU ms/conn OpenSSH / ours |');
+    out.push('| forward | lanes | raw (no tunnel) conn/s | OpenSSH conn/s | SSH Tunnels conn/s | ratio (rounds) | p50 / p99 ms OpenSSH | p50 / p99 ms ours | > 40 ms OpenSSH / ours (total) | main thread busy % | CPU ms/conn forwarder OpenSSH / ours | sshd CPU ms/conn OpenSSH / ours |');
     out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const kind of ['L', 'R']) {
       for (const par of [1, 8]) {
@@ -717,9 +717,9 @@ function report(): string {
         const o = s(k('openssh'), 'perSecond');
         const u = s(k('ours'), 'perSecond');
         const slow = (n: string): number => (results.short[k(n)] ?? []).reduce((a, r) => a + r.slow, 0);
-        out.push(`| -${kind} | ${par} | ${cell(s(k('raw'), 'perSecond'))} | ${cell(o)} | ${cell(u)} | ${ratio(u.median, o.median)} | ${num(s(k('openssh'), 'p50').median)} / ${num(s(k('openssh'), 'p99').median)} | ${num(s(k('ours'), 'p50').median)} / ${num(s(k('ours'), 'p99').median)} | ${slow('openssh')} / ${slow('ours')} | ${num(s(k('ours'), 'mainBusy').median)} | ${num(s(k('openssh'), 'fwdMsPerConn').median)} / ${num(s(k('ours'), 'fwdMsPerConn').median)} | ${num(s(k('openssh'), 'sshdMsPerConn').median)} / ${num(s(k('ours'), 'sshdMsPerConn').median)} |`);
+        out.push(`| -${kind} | ${par} | ${cell(s(k('raw'), 'perSecond'))} | ${cell(o)} | ${cell(u)} | ${ratioCell(u, o)} | ${num(s(k('openssh'), 'p50').median)} / ${num(s(k('openssh'), 'p99').median)} | ${num(s(k('ours'), 'p50').median)} / ${num(s(k('ours'), 'p99').median)} | ${slow('openssh')} / ${slow('ours')} | ${num(s(k('ours'), 'mainBusy').median)} | ${num(s(k('openssh'), 'fwdMsPerConn').median)} / ${num(s(k('ours'), 'fwdMsPerConn').median)} | ${num(s(k('openssh'), 'sshdMsPerConn').median)} / ${num(s(k('ours'), 'sshdMsPerConn').median)} |`);
         if (results.short[k('ours-client')]) {
-          out.push(`| -${kind} (EngineClient, as shipped) | ${par} | | | ${cell(s(k('ours-client'), 'perSecond'))} | ${ratio(s(k('ours-client'), 'perSecond').median, o.median)} | | ${num(s(k('ours-client'), 'p50').median)} / ${num(s(k('ours-client'), 'p99').median)} | – / ${slow('ours-client')} | ${num(s(k('ours-client'), 'mainBusy').median)} | – / ${num(s(k('ours-client'), 'fwdMsPerConn').median)} | – / ${num(s(k('ours-client'), 'sshdMsPerConn').median)} |`);
+          out.push(`| -${kind} (EngineClient, as shipped) | ${par} | | | ${cell(s(k('ours-client'), 'perSecond'))} | ${ratioCell(s(k('ours-client'), 'perSecond'), o)} | | ${num(s(k('ours-client'), 'p50').median)} / ${num(s(k('ours-client'), 'p99').median)} | – / ${slow('ours-client')} | ${num(s(k('ours-client'), 'mainBusy').median)} | – / ${num(s(k('ours-client'), 'fwdMsPerConn').median)} | – / ${num(s(k('ours-client'), 'sshdMsPerConn').median)} |`);
         }
       }
     }

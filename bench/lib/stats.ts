@@ -56,5 +56,23 @@ export function ratio(ours: number, theirs: number): string {
   return `${(ours / theirs).toFixed(2)}×`;
 }
 
+/**
+ * ours[i] / theirs[i] for each round both measured: rounds are interleaved, so a box that is busier
+ * in one round than another slows both sides of that round's pair, not the ratio.
+ */
+export function pairedRatios(ours: number[], theirs: number[]): Summary {
+  const n = Math.min(ours.length, theirs.length);
+  const r: number[] = [];
+  for (let i = 0; i < n; i++) if (Number.isFinite(ours[i]) && Number.isFinite(theirs[i]) && theirs[i] !== 0) r.push(ours[i]! / theirs[i]!);
+  return summarize(r);
+}
+
+/** `0.92× (0.81–1.05)`: the ratio of the medians, and the lowest and highest ratio of one round's pair. */
+export function ratioCell(ours: Summary, theirs: Summary): string {
+  const r = ratio(ours.median, theirs.median);
+  const p = pairedRatios(ours.values, theirs.values);
+  return p.n > 1 && r !== '–' ? `${r} (${p.min.toFixed(2)}–${p.max.toFixed(2)})` : r;
+}
+
 export const MB = 1e6;
 export const MiB = 1024 * 1024;
