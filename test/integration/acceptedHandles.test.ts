@@ -6,15 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { e2eInstall } from '../e2e/harness';
-import { useEngine } from '../fixtures/engine';
-import { localForwardShapes } from '../fixtures/localForwardShapes';
+import { eventually, useEngine } from '../fixtures/engine';
+import { forwardHelpers, localForwardShapes } from '../fixtures/localForwardShapes';
 import { handleSockets } from '../../src/core/handleSocket';
 
 const suite = useEngine();
+const { withHeldUpload, connectionsOf } = forwardHelpers(suite);
 
 describe('-L connections on their TCP handles', () => {
   test('the handle path is available on this Node and on code-server\'s', (t) => {
@@ -27,4 +29,19 @@ describe('-L connections on their TCP handles', () => {
   });
 
   localForwardShapes(suite);
+
+  test('a client that resets while its upload is held back: the half-close that fails closes the connection', async () => {
+    // The target reads nothing; the client sends 32 MiB and resets once the engine has stopped
+    // reading it (the channel is full), with nothing queued to it. The target then finishes its
+    // side: passing that on as a half-close to the reset client fails, and only that can tell the
+    // engine. Handles only: a net.Socket ignores how its shutdown ended (Node's afterShutdown), so
+    // on that path such a connection stays until the target reads again and the read sees the reset.
+    await withHeldUpload(randomBytes(32 * 1024 * 1024), false, async ({ fwd, client, sink }) => {
+      client.resetAndDestroy();
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(connectionsOf(fwd.id), 1, 'nothing should have told the engine of the reset yet');
+      sink.end();
+      await eventually('the connection is no longer listed', () => connectionsOf(fwd.id) === 0);
+    });
+  });
 });
