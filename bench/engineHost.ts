@@ -7,8 +7,8 @@
  * find ssh2's optional native helpers (lib/notShipped.ts).
  */
 import './lib/notShipped';
-import * as net from 'node:net';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import { echoOnce } from './lib/load';
 import type * as Engine from './engine-entry';
 import type * as Client from './client-entry';
 
@@ -77,7 +77,7 @@ async function handle(req: Req): Promise<unknown> {
       const snap = await manager!.addForward({ host: req.host, spec: req.spec }) as { id: string; state: string; error?: string };
       try {
         if (snap.state !== 'listening') throw new Error(`${String(req.spec)} is ${snap.state}: ${snap.error ?? ''}`);
-        await echoOnce(req.port as number);
+        await echoOnce({ port: req.port as number });
         return performance.now() - t0;
       } finally {
         await manager!.removeForward(snap.id);
@@ -115,23 +115,6 @@ async function handle(req: Req): Promise<unknown> {
     default:
       throw new Error(`unknown op ${req.op}`);
   }
-}
-
-/** Connects to `port`, sends one byte and resolves when one comes back. */
-function echoOnce(port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: '127.0.0.1', noDelay: true }, () => s.write('x'));
-    const timer = setTimeout(() => s.destroy(new Error(`no echo through port ${port} within 10 s`)), 10_000);
-    s.once('data', () => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve();
-    });
-    s.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
 }
 
 process.on('message', (msg: Req) => {

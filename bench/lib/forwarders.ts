@@ -3,10 +3,10 @@
  * extension's engine (bundled as shipped) in out/bench/engineHost.js.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isBound } from '../../test/fixtures/servers';
+import { echoOnce } from './load';
 
 export const SSH_PATH = '/usr/bin/ssh';
 
@@ -136,28 +136,12 @@ export async function openSshTunnelUp(configFile: string, host: string, flag: st
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`ssh ${host} exited: ${stderr}`);
       if (Date.now() > end) throw new Error(`ssh ${host}: no echo through port ${port} within 15 s\n${stderr}`);
-      if (await echoesOnce(port)) return performance.now() - t0;
+      if (await echoOnce({ port }).then(() => true, () => false)) return performance.now() - t0;
       await new Promise((r) => setTimeout(r, 2));
     }
   } finally {
     await stopChild(child);
   }
-}
-
-/** True once a byte sent to `port` comes back; false if nothing listens there yet (or it closes). */
-function echoesOnce(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1', noDelay: true }, () => s.write('x'));
-    const timer = setTimeout(() => s.destroy(), 10_000);
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve(ok);
-    };
-    s.once('data', () => done(true));
-    s.once('error', () => done(false));
-    s.once('close', () => done(false));
-  });
 }
 
 export interface EngineHostOptions {

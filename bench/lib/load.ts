@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
-export const CHUNK = randomBytes(1024 * 1024);
+/** What the bulk server and clients send, made on first use (the engine host imports echoOnce and its RSS is measured). */
+let chunk: Buffer | undefined;
+const bulkChunk = (): Buffer => (chunk ??= randomBytes(1024 * 1024));
 const noop = (): void => undefined;
 
 export interface Target {
@@ -38,14 +40,15 @@ function serve(onSocket: (s: net.Socket) => void): Promise<Target> {
   });
 }
 
-/** Writes `total` bytes of CHUNK to `s`, honouring backpressure. */
+/** Writes `total` bytes of the bulk chunk to `s`, honouring backpressure. */
 function pump(s: net.Socket, total: number, done: () => void): void {
   let left = total;
+  const data = bulkChunk();
   const go = (): void => {
     while (left > 0) {
-      const n = Math.min(left, CHUNK.length);
+      const n = Math.min(left, data.length);
       left -= n;
-      const ok = s.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n));
+      const ok = s.write(n === data.length ? data : data.subarray(0, n));
       if (!ok) {
         s.once('drain', go);
         return;
