@@ -674,9 +674,9 @@ function report(): string {
 
   if (SECTIONS.has('bulk')) {
     out.push(`### Bulk: ${BULK_BYTES / MiB} MiB through one connection, MB/s`, '');
-    out.push('"to" = toward the forward target (for -L an upload), "from" = back from it. CPU-s/GB: the forwarder process (ssh or node), CPU-seconds per 10^9 bytes. ELD: p99 event-loop delay of the engine\'s thread during the transfer (monitorEventLoopDelay, 1 ms resolution, so ~1 ms is the floor); in brackets the same for the idle engine host while OpenSSH moves the bytes: how late a timer fires on this busy box anyway.', '');
-    out.push('| forward | cipher | dir | OpenSSH | SSH Tunnels | ratio (rounds) | CPU-s/GB OpenSSH / ours | ELD p99 ms (idle baseline) | machine busy % |');
-    out.push('|---|---|---|---|---|---|---|---|---|');
+    out.push('"to" = toward the forward target (for -L an upload), "from" = back from it. CPU-s/GB: the forwarder process (ssh or node), CPU-seconds per 10^9 bytes; sshd CPU-s/GB: the same for the one sshd both clients use, all its processes (the other sessions are idle meanwhile). ELD: p99 event-loop delay of the engine\'s thread during the transfer (monitorEventLoopDelay, 1 ms resolution, so ~1 ms is the floor); in brackets the same for the idle engine host while OpenSSH moves the bytes: how late a timer fires on this busy box anyway.', '');
+    out.push('| forward | cipher | dir | OpenSSH | SSH Tunnels | ratio (rounds) | CPU-s/GB OpenSSH / ours | sshd CPU-s/GB with OpenSSH / with ours | ELD p99 ms (idle baseline) | machine busy % |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|');
     for (const cipher of CIPHERS) {
       for (const kind of ['L', 'R', 'D']) {
         for (const dir of ['to', 'from']) {
@@ -685,7 +685,7 @@ function report(): string {
           if (!results.bulk[ko] && !results.bulk[ku]) continue;
           const o = s(ko, 'mbps');
           const u = s(ku, 'mbps');
-          out.push(`| -${kind}${kind === 'D' ? ' (SOCKS5)' : ''} | ${shortName(cipher)} | ${dir} | ${cell(o)} | ${cell(u)} | ${ratioCell(u, o)} | ${num(s(ko, 'fwdCpuPerGB').median)} / ${num(s(ku, 'fwdCpuPerGB').median)} | ${cell(eldSummary(ku, 'p99'))} (${num(eldSummary(ko, 'p99').median)}) | ${num(median([...(results.bulk[ko] ?? []), ...(results.bulk[ku] ?? [])].map((r) => r.busy)))} |`);
+          out.push(`| -${kind}${kind === 'D' ? ' (SOCKS5)' : ''} | ${shortName(cipher)} | ${dir} | ${cell(o)} | ${cell(u)} | ${ratioCell(u, o)} | ${num(s(ko, 'fwdCpuPerGB').median)} / ${num(s(ku, 'fwdCpuPerGB').median)} | ${num(s(ko, 'sshdCpuPerGB').median)} / ${num(s(ku, 'sshdCpuPerGB').median)} | ${cell(eldSummary(ku, 'p99'))} (${num(eldSummary(ko, 'p99').median)}) | ${num(median([...(results.bulk[ko] ?? []), ...(results.bulk[ku] ?? [])].map((r) => r.busy)))} |`);
         }
       }
     }
