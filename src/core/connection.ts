@@ -56,6 +56,16 @@ export class ForwardedConnection {
     // never closes its side is cut off after LINGER_MS.
     channel.on('close', () => {
       if (this.closed) return;
+      // What our side still sends has nowhere to go: read it and drop it, so that its end (or its
+      // reset) is seen and the connection closes, instead of waiting paused for a channel that
+      // will never drain again (until LINGER_MS).
+      if (socket instanceof HandleSocket) {
+        socket.onData = () => undefined;
+      } else {
+        socket.unpipe(channel);
+        socket.removeAllListeners('data');
+      }
+      socket.resume();
       socket.end();
       this.lingerTimer = setTimeout(() => this.abort(), LINGER_MS);
       this.lingerTimer.unref();

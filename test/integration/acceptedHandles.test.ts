@@ -1,7 +1,7 @@
 /**
  * -L drives the connections it accepts through their TCP handles (src/core/handleSocket.ts), not
  * net.Sockets. What a net.Socket piped to the channel did must still happen, checked through a real
- * sshd by the shapes in test/fixtures/localForwardShapes.ts — and the handle path must be the one
+ * sshd by the shapes in test/fixtures/forwardShapes.ts — and the handle path must be the one
  * the Nodes we run on take, or these would be testing the net.Socket fallback (acceptedSockets.test.ts).
  */
 import assert from 'node:assert/strict';
@@ -12,11 +12,11 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { e2eInstall } from '../e2e/harness';
 import { eventually, useEngine } from '../fixtures/engine';
-import { forwardHelpers, localForwardShapes } from '../fixtures/localForwardShapes';
+import { forwardHelpers, forwardShapes } from '../fixtures/forwardShapes';
 import { handleSockets } from '../../src/core/handleSocket';
 
 const suite = useEngine();
-const { withHeldUpload, connectionsOf } = forwardHelpers(suite);
+const { withHeldUpload, connectionsOf } = forwardHelpers(suite, 'L');
 
 describe('-L connections on their TCP handles', () => {
   test('the handle path is available on this Node and on code-server\'s', (t) => {
@@ -28,7 +28,7 @@ describe('-L connections on their TCP handles', () => {
     assert.equal(r.status, 0, `code-server's Node: ${r.stderr || 'handleSockets() returned undefined'}`);
   });
 
-  localForwardShapes(suite);
+  forwardShapes(suite, 'L');
 
   test('a client that resets while its upload is held back: the half-close that fails closes the connection', async () => {
     // The target reads nothing; the client sends 32 MiB and resets once the engine has stopped

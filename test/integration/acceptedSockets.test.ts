@@ -3,12 +3,13 @@
  * we have not run, a future Node), -L takes its connections as net.Sockets piped to the channel, as
  * before change 29. This process plays such a Node: `process.binding` is removed before the engine
  * first looks. The same shapes as acceptedHandles.test.ts must hold, and the log must say which
- * path -L took, once.
+ * path -L took, once. -R's connections to their targets are net.Sockets anyway: the same shapes,
+ * with the target as our side.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { useEngine } from '../fixtures/engine';
-import { localForwardShapes } from '../fixtures/localForwardShapes';
+import { forwardShapes } from '../fixtures/forwardShapes';
 import { freePort } from '../fixtures/sshd';
 import { handleSockets } from '../../src/core/handleSocket';
 
@@ -34,5 +35,7 @@ describe('-L connections as net.Sockets where Node lacks the handle API', () => 
     for (const id of ids) await suite.engine.manager.removeForward(id);
   });
 
-  localForwardShapes(suite);
+  forwardShapes(suite, 'L');
 });
+
+describe('-R connections to their targets as net.Sockets', () => forwardShapes(suite, 'R'));
