@@ -87,14 +87,15 @@ export class ForwardedConnection {
   }
 
   /**
-   * What `pipe()` both ways does for a net.Socket, for a HandleSocket (always the origin's side):
+   * What `pipe()` both ways does for a net.Socket, for a HandleSocket (-L's client, -R's target):
    * each side's bytes written to the other, reading paused while the other cannot take more, and
    * either side's end passed on as a half-close.
    */
   private join(socket: HandleSocket, channel: ClientChannel): void {
     const resumeReading = (): void => socket.resume();
     socket.onData = (chunk) => {
-      this.bytesSent += chunk.length;
+      if (this.socketIsOrigin) this.bytesSent += chunk.length;
+      else this.bytesReceived += chunk.length;
       this.onTraffic();
       if (!channel.write(chunk)) {
         socket.pause();
@@ -104,11 +105,15 @@ export class ForwardedConnection {
     socket.onEnd = () => channel.end();
     socket.onDrain = () => channel.resume();
     channel.on('data', (chunk: Buffer) => {
-      this.bytesReceived += chunk.length;
+      if (this.socketIsOrigin) this.bytesReceived += chunk.length;
+      else this.bytesSent += chunk.length;
       this.onTraffic();
       if (!socket.write(chunk)) channel.pause();
     });
     channel.on('end', () => socket.end());
+    // A channel that was read before (-R's SOCKS handshake) was left paused: 'data' alone would
+    // not start it.
+    channel.resume();
     socket.resume();
   }
 

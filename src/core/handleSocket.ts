@@ -1,5 +1,6 @@
 /**
- * A connection -L accepted, driven through its libuv TCP handle instead of a net.Socket.
+ * A connection -L accepted, or one -R opened to its target, driven through its libuv TCP handle
+ * instead of a net.Socket.
  *
  * A net.Socket is two stream state machines (readable and writable), an event emitter, and a
  * `pipe()` to the channel with listeners of its own; for a short connection — open, a few bytes,
@@ -9,19 +10,23 @@
  * What a forwarded connection needs from its socket is small: read into a buffer, write with
  * backpressure, half-close each way, close, and its peer's address.
  *
- * The handle is the one Node's net.Server accepted (`acceptHandles`); the requests are Node's own
- * WriteWrap and ShutdownWrap from `process.binding('stream_wrap')`, which Node documents as
- * deprecated (DEP0111, documentation-only) and still has — tested on Node 20 and 24 (code-server's).
- * `handleSockets()` returns undefined if any part is missing or not as expected; the forward then
- * accepts net.Sockets as before. These are C++ methods with Node's own rules, and breaking one
- * aborts the process rather than throwing: `onread` must always be a function, each call is made
- * only while the handle is open, and a write's buffer is kept alive by its request until libuv has
- * written it (test/integration/acceptedHandles.test.ts).
+ * The handle is the one Node's net.Server accepted (`acceptHandles`), or one of our own connected
+ * with Node's TCP and TCPConnectWrap from `process.binding('tcp_wrap')` (`connectHandle`, for -R's
+ * targets, change 30); the requests are Node's own WriteWrap and ShutdownWrap from
+ * `process.binding('stream_wrap')`. Node documents `process.binding` as deprecated (DEP0111,
+ * documentation-only) and still has both — tested on Node 20 and 24 (code-server's).
+ * `handleSockets()` returns undefined (and `handleConnects()` false) if any part is missing or not
+ * as expected; the forward then uses net.Sockets as before. These are C++ methods with Node's own
+ * rules, and breaking one aborts the process rather than throwing: `onread` must always be a
+ * function, each call is made only while the handle is open, and a write's buffer is kept alive by
+ * its request until libuv has written it (test/integration/acceptedHandles.test.ts).
  *
  * Reads land in the shared 1 MiB buffer (reusedReads.ts) and are copied at their size (a channel
  * write beyond its window keeps the rest of the chunk), as every local socket of the engine reads.
  */
-import type { Server } from 'node:net';
+import * as dns from 'node:dns';
+import { isIP, type Server } from 'node:net';
+import { getSystemErrorName } from 'node:util';
 import { sharedReadBuffer } from './reusedReads';
 
 /** libuv's end of stream (UV_EOF); other negative read results are errors. */
@@ -73,6 +78,111 @@ export function handleSockets(): StreamWrap | undefined {
     }
   }
   return cached ?? undefined;
+}
+
+/** Node's tcp_wrap binding: a TCP handle of our own and its connect request. */
+interface TcpWrap {
+  TCP: new (type: number) => unknown;
+  TCPConnectWrap: new () => { oncomplete?: (status: number) => void };
+  constants: { SOCKET: number };
+}
+interface ConnectingHandle extends TcpHandle {
+  connect(req: object, address: string, port: number): number;
+  connect6(req: object, address: string, port: number): number;
+}
+
+let cachedTcp: TcpWrap | null | undefined;
+
+function tcpWrap(): TcpWrap | undefined {
+  if (cachedTcp === undefined) {
+    cachedTcp = null;
+    try {
+      const binding = (process as unknown as { binding?: (name: string) => Partial<TcpWrap> }).binding;
+      const t = typeof binding === 'function' ? binding.call(process, 'tcp_wrap') : undefined;
+      if (t && typeof t.TCP === 'function' && typeof t.TCPConnectWrap === 'function' && typeof t.constants?.SOCKET === 'number') cachedTcp = t as TcpWrap;
+    } catch {
+      cachedTcp = null;
+    }
+  }
+  return cachedTcp ?? undefined;
+}
+
+/** Whether this Node lets `connectHandle` open connections of its own through TCP handles. */
+export function handleConnects(): boolean {
+  return handleSockets() !== undefined && tcpWrap() !== undefined;
+}
+
+const isLoopback = (a: dns.LookupAddress): boolean => (a.family === 4 ? a.address.startsWith('127.') : a.address === '::1');
+
+/**
+ * Opens a connection to `host` port `port` on a TCP handle of our own, for -R's targets: an IP
+ * address, or a name that resolves to loopback addresses only (`localhost`), tried in the
+ * resolver's order until one accepts, within `timeoutMs` in all. Undefined where this Node does
+ * not allow it or the name is any other: a name that may resolve to remote addresses is left to
+ * net.connect, whose Happy Eyeballs does not wait on an address that never answers. Rejects with
+ * Node's wording (`connect ECONNREFUSED 127.0.0.1:8080`).
+ */
+export async function connectHandle(host: string, port: number, timeoutMs: number): Promise<HandleSocket | undefined> {
+  const wrap = handleSockets();
+  const tcp = tcpWrap();
+  if (!wrap || !tcp) return undefined;
+  let addresses: dns.LookupAddress[];
+  const family = isIP(host);
+  if (family !== 0) {
+    addresses = [{ address: host, family }];
+  } else if (host.toLowerCase() === 'localhost') {
+    addresses = await dns.promises.lookup(host, { all: true }).catch(() => []);
+    if (addresses.length === 0 || !addresses.every(isLoopback)) return undefined;
+  } else {
+    return undefined;
+  }
+  const deadline = Date.now() + timeoutMs;
+  const errors: string[] = [];
+  for (const a of addresses) {
+    try {
+      return await connectOne(wrap, tcp, a, port, deadline - Date.now());
+    } catch (err) {
+      errors.push((err as Error).message);
+      if (Date.now() >= deadline) break;
+    }
+  }
+  throw new Error(errors.join('; '));
+}
+
+function connectOne(wrap: StreamWrap, tcp: TcpWrap, to: dns.LookupAddress, port: number, timeoutMs: number): Promise<HandleSocket> {
+  return new Promise((resolve, reject) => {
+    const handle = new tcp.TCP(tcp.constants.SOCKET) as ConnectingHandle;
+    if (!isTcpHandle(handle) || typeof handle.connect !== 'function' || typeof handle.connect6 !== 'function') {
+      reject(new Error('connect: this Node\'s TCP handle is not as expected'));
+      return;
+    }
+    // Node's handle takes only a function here, from the start (anything else aborts the process).
+    handle.onread = ignoreRead;
+    let settled = false;
+    const fail = (message: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      handle.close();
+      reject(new Error(message));
+    };
+    const timer = setTimeout(() => fail(`connect ETIMEDOUT ${to.address}:${port}`), Math.max(timeoutMs, 0));
+    const req = new tcp.TCPConnectWrap();
+    req.oncomplete = (status: number): void => {
+      if (settled) return;
+      if (status < 0) return fail(`connect ${getSystemErrorName(status)} ${to.address}:${port}`);
+      settled = true;
+      clearTimeout(timer);
+      try {
+        resolve(new HandleSocket(handle, wrap));
+      } catch (err) {
+        handle.close();
+        reject(err as Error);
+      }
+    };
+    const err = to.family === 6 ? handle.connect6(req, to.address, port) : handle.connect(req, to.address, port);
+    if (err) fail(`connect ${getSystemErrorName(err)} ${to.address}:${port}`);
+  });
 }
 
 /** Whether an object Node's net.Server handed to `onconnection` looks like the handle this drives. */

@@ -1,31 +1,40 @@
 /**
- * -L drives the connections it accepts through their TCP handles (src/core/handleSocket.ts), not
- * net.Sockets. What a net.Socket piped to the channel did must still happen, checked through a real
- * sshd by the shapes in test/fixtures/forwardShapes.ts — and the handle path must be the one
- * the Nodes we run on take, or these would be testing the net.Socket fallback (acceptedSockets.test.ts).
+ * -L drives the connections it accepts, and -R the connections it opens to its targets, through
+ * their TCP handles (src/core/handleSocket.ts), not net.Sockets. What a net.Socket piped to the
+ * channel did must still happen, checked through a real sshd by the shapes in
+ * test/fixtures/forwardShapes.ts — and the handle path must be the one the Nodes we run on take,
+ * or these would be testing the net.Socket fallback (acceptedSockets.test.ts).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { e2eInstall } from '../e2e/harness';
 import { eventually, useEngine } from '../fixtures/engine';
 import { forwardHelpers, forwardShapes } from '../fixtures/forwardShapes';
-import { handleSockets } from '../../src/core/handleSocket';
+import { freePort } from '../fixtures/sshd';
+import { handleConnects, handleSockets } from '../../src/core/handleSocket';
 
 const suite = useEngine();
-const { withHeldUpload, connectionsOf } = forwardHelpers(suite, 'L');
+
+/** Whether `expression` (about the compiled handleSocket.js, as `m`) is true on code-server's Node 24. */
+function onNode24(t: { skip(message: string): void }, expression: string): void {
+  const node24 = e2eInstall().node24;
+  if (!fs.existsSync(node24)) return t.skip(`no ${node24} (bash test/setup.sh installs code-server's Node)`);
+  const module = path.join(__dirname, '..', '..', 'src', 'core', 'handleSocket.js');
+  const r = spawnSync(node24, ['-e', `const m = require(${JSON.stringify(module)}); process.exit(${expression} ? 0 : 3)`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `code-server's Node: ${r.stderr || `${expression} is false`}`);
+}
 
 describe('-L connections on their TCP handles', () => {
+  const { withHeldUpload, connectionsOf } = forwardHelpers(suite, 'L');
+
   test('the handle path is available on this Node and on code-server\'s', (t) => {
     assert.ok(handleSockets(), `Node ${process.version} lacks what handleSocket.ts drives: -L would fall back to net.Sockets`);
-    const node24 = e2eInstall().node24;
-    if (!fs.existsSync(node24)) return t.skip(`no ${node24} (bash test/setup.sh installs code-server's Node)`);
-    const module = path.join(__dirname, '..', '..', 'src', 'core', 'handleSocket.js');
-    const r = spawnSync(node24, ['-e', `process.exit(require(${JSON.stringify(module)}).handleSockets() ? 0 : 3)`], { encoding: 'utf8' });
-    assert.equal(r.status, 0, `code-server's Node: ${r.stderr || 'handleSockets() returned undefined'}`);
+    onNode24(t, 'm.handleSockets()');
   });
 
   forwardShapes(suite, 'L');
@@ -43,5 +52,68 @@ describe('-L connections on their TCP handles', () => {
       sink.end();
       await eventually('the connection is no longer listed', () => connectionsOf(fwd.id) === 0);
     });
+  });
+});
+
+describe('-R connections to their targets on TCP handles', () => {
+  const { withForward, collect, settled, connectionsOf, receivedBy } = forwardHelpers(suite, 'R');
+
+  test('the handle path is available on this Node and on code-server\'s', (t) => {
+    assert.ok(handleConnects(), `Node ${process.version} lacks what handleSocket.ts connects with: -R would fall back to net.Sockets`);
+    onNode24(t, 'm.handleConnects()');
+  });
+
+  forwardShapes(suite, 'R');
+
+  test('a target that resets while its download is held back: the half-close that fails closes the connection', async () => {
+    // The mirror of -L's: the target sends 32 MiB to a client that reads nothing and resets once
+    // the engine has stopped reading it (the channel is full), with nothing queued to it. The client
+    // then finishes its side: passing that on as a half-close to the reset target fails, and only
+    // that can tell the engine.
+    let source: net.Socket | undefined;
+    await withForward((s) => {
+      source = s;
+      s.write(randomBytes(32 * 1024 * 1024));
+    }, async (fwd) => {
+      const client = net.connect({ port: fwd.port, host: '127.0.0.1', allowHalfOpen: true });
+      client.on('error', () => undefined);
+      client.pause();
+      await eventually('the engine read some of the download', () => receivedBy(fwd.id) >= 1024 * 1024 && source);
+      await settled(() => receivedBy(fwd.id));
+      source!.resetAndDestroy();
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(connectionsOf(fwd.id), 1, 'nothing should have told the engine of the reset yet');
+      client.end();
+      await eventually('the connection is no longer listed', () => connectionsOf(fwd.id) === 0);
+      client.destroy();
+    });
+  });
+
+  for (const [name, host] of [['localhost', 'localhost'], ['an IPv6 address', '::1']]) {
+    test(`a target given as ${name}: the bytes arrive and come back`, async () => {
+      await withForward((s) => s.pipe(s), async (fwd) => {
+        const s = net.connect({ port: fwd.port, host: '127.0.0.1', allowHalfOpen: true });
+        const data = randomBytes(1024 * 1024);
+        const back = collect(s, 'the echo');
+        s.end(data);
+        assert.ok((await back).equals(data));
+        await eventually('the connection is no longer listed', () => connectionsOf(fwd.id) === 0);
+      }, host);
+    });
+  }
+
+  test('a target where nothing listens: the failure names the address and the fix', async () => {
+    const closed = await freePort();
+    const snap = await suite.engine.manager.addForward({ host: 'fixture', spec: `-R ${await freePort()}:localhost:${closed}` });
+    try {
+      const s = net.connect({ port: snap.listenPort!, host: '127.0.0.1' });
+      s.on('error', () => undefined);
+      s.resume();
+      const err = await eventually('the failure is recorded', () => suite.engine.manager.forwardSnapshot(snap.id).lastConnectionError);
+      assert.match(err, new RegExp(`^connect to localhost:${closed} failed: connect ECONNREFUSED (127\\.0\\.0\\.1|::1):${closed}.* \\(on this machine\\) — start the service there`));
+      s.destroy();
+    } finally {
+      await suite.engine.manager.removeForward(snap.id);
+    }
   });
 });
