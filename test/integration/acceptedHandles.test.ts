@@ -16,7 +16,7 @@ import { e2eInstall } from '../e2e/harness';
 import { eventually, useEngine } from '../fixtures/engine';
 import { forwardHelpers, forwardShapes } from '../fixtures/forwardShapes';
 import { freePort } from '../fixtures/sshd';
-import { handleConnects, handleSockets } from '../../src/core/handleSocket';
+import { HandleSocket, connectHandle, handleConnects, handleSockets } from '../../src/core/handleSocket';
 
 const suite = useEngine();
 
@@ -87,6 +87,25 @@ describe('-R connections to their targets on TCP handles', () => {
       await eventually('the connection is no longer listed', () => connectionsOf(fwd.id) === 0);
       client.destroy();
     });
+  });
+
+  test('an address or localhost is connected through a handle; other names are left to net.connect', async () => {
+    const servers = await Promise.all(['127.0.0.1', '::1'].map((host) => new Promise<net.Server>((resolve) => {
+      const srv = net.createServer((s) => s.destroy());
+      srv.listen(0, host, () => resolve(srv));
+    })));
+    const [v4, v6] = servers.map((srv) => (srv.address() as net.AddressInfo).port) as [number, number];
+    try {
+      for (const [host, port] of [['127.0.0.1', v4], ['::1', v6], ['localhost', v4], ['LOCALHOST', v4]] as const) {
+        const socket = await connectHandle(host, port, 5000);
+        assert.ok(socket instanceof HandleSocket, `${host} port ${port}: ${String(socket)}`);
+        socket.destroy();
+      }
+      assert.equal(await connectHandle('example.invalid', v4, 5000), undefined);
+      await assert.rejects(connectHandle('127.0.0.1', await freePort(), 5000), /^Error: connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
+    } finally {
+      for (const srv of servers) srv.close();
+    }
   });
 
   for (const [name, host] of [['localhost', 'localhost'], ['an IPv6 address', '::1']]) {
