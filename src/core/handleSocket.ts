@@ -62,22 +62,31 @@ interface StreamWrap {
 
 const ignoreRead = (): void => undefined;
 
-let cached: StreamWrap | null | undefined;
+const bindings = new Map<string, unknown>();
+
+/**
+ * `process.binding(name)` once per process, if it is there and `looksRight` says it has what we
+ * use; otherwise (and from then on) undefined.
+ */
+function binding<T>(name: string, looksRight: (b: Partial<T>) => boolean): T | undefined {
+  if (!bindings.has(name)) {
+    let found: T | undefined;
+    try {
+      const get = (process as unknown as { binding?: (name: string) => Partial<T> }).binding;
+      const b = typeof get === 'function' ? get.call(process, name) : undefined;
+      if (b && looksRight(b)) found = b as T;
+    } catch {
+      found = undefined;
+    }
+    bindings.set(name, found);
+  }
+  return bindings.get(name) as T | undefined;
+}
 
 /** Node's stream requests, or undefined where this Node does not have them as expected. */
 export function handleSockets(): StreamWrap | undefined {
-  if (cached === undefined) {
-    cached = null;
-    try {
-      const binding = (process as unknown as { binding?: (name: string) => Partial<StreamWrap> }).binding;
-      const s = typeof binding === 'function' ? binding.call(process, 'stream_wrap') : undefined;
-      if (s && typeof s.WriteWrap === 'function' && typeof s.ShutdownWrap === 'function' &&
-          s.streamBaseState instanceof Int32Array && typeof s.kReadBytesOrError === 'number') cached = s as StreamWrap;
-    } catch {
-      cached = null;
-    }
-  }
-  return cached ?? undefined;
+  return binding<StreamWrap>('stream_wrap', (s) => typeof s.WriteWrap === 'function' && typeof s.ShutdownWrap === 'function' &&
+    s.streamBaseState instanceof Int32Array && typeof s.kReadBytesOrError === 'number');
 }
 
 /** Node's tcp_wrap binding: a TCP handle of our own and its connect request. */
@@ -91,20 +100,9 @@ interface ConnectingHandle extends TcpHandle {
   connect6(req: object, address: string, port: number): number;
 }
 
-let cachedTcp: TcpWrap | null | undefined;
-
 function tcpWrap(): TcpWrap | undefined {
-  if (cachedTcp === undefined) {
-    cachedTcp = null;
-    try {
-      const binding = (process as unknown as { binding?: (name: string) => Partial<TcpWrap> }).binding;
-      const t = typeof binding === 'function' ? binding.call(process, 'tcp_wrap') : undefined;
-      if (t && typeof t.TCP === 'function' && typeof t.TCPConnectWrap === 'function' && typeof t.constants?.SOCKET === 'number') cachedTcp = t as TcpWrap;
-    } catch {
-      cachedTcp = null;
-    }
-  }
-  return cachedTcp ?? undefined;
+  return binding<TcpWrap>('tcp_wrap', (t) => typeof t.TCP === 'function' && typeof t.TCPConnectWrap === 'function' &&
+    typeof t.constants?.SOCKET === 'number');
 }
 
 /** Whether this Node lets `connectHandle` open connections of its own through TCP handles. */
