@@ -136,6 +136,11 @@ export class RemoteForward extends Forward {
     const host = this.spec.targetHost;
     const port = this.spec.targetPort!;
     this.connectLocal(host, port).then((socket) => {
+      // Stopped while we connected: the channel sshd opened before then goes no further.
+      if (!this.active) {
+        socket.destroy();
+        return reject();
+      }
       const conn = new ForwardedConnection(socket, details.srcIP, details.srcPort, formatHostPort(host, port), false, this.untrack, this.traffic);
       this.track(conn);
       conn.attach(accept());
@@ -150,10 +155,22 @@ export class RemoteForward extends Forward {
     stream.on('error', () => stream.close());
     try {
       const req = await readSocksRequest(stream);
+      // Stopped while the client was still asking (or while we connected): refuse, connect nothing.
+      if (!this.active) {
+        req.reply(false, 'general');
+        stream.close();
+        return;
+      }
       const socket = await this.connectLocal(req.host, req.port).catch((err: Error) => {
         req.reply(false, 'refused');
         throw err;
       });
+      if (!this.active) {
+        socket.destroy();
+        req.reply(false, 'general');
+        stream.close();
+        return;
+      }
       req.reply(true);
       const conn = new ForwardedConnection(socket, details.srcIP, details.srcPort, formatHostPort(req.host, req.port), false, this.untrack, this.traffic);
       this.track(conn);

@@ -1,5 +1,6 @@
 /** -L, -R and -D against a real OpenSSH sshd: bytes arrive intact, ports open and close, errors say why. */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -338,6 +339,90 @@ describe('-R remote forward', () => {
       assert.ok(other.length > 0);
     } finally {
       await new Promise((r) => blocker.close(r));
+    }
+  });
+
+  test('a target still being connected to when the forward stops: the connection goes no further', async () => {
+    // The target's accept queue is full (a process that listens with a backlog of 1 and does not
+    // accept for 1.5 s, two connections already queued), so our connection's SYN is dropped and
+    // retried; the forward stops meanwhile. When the target finally answers, the connection sshd
+    // sent us before the stop must not be joined to it: the client is closed, nothing is echoed.
+    const child = spawn(process.execPath, ['-e', `
+      const net = require('net');
+      const srv = net.createServer((s) => s.pipe(s));
+      srv.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+        console.log(srv.address().port);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
+      });`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const queued: net.Socket[] = [];
+    const other = await engine.manager.addForward({ host: 'fixture', spec: `-L ${await port()}:127.0.0.1:${echo.port}` });
+    try {
+      const tport = await new Promise<number>((resolve, reject) => {
+        child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+        child.once('exit', () => reject(new Error('the target process ended early')));
+      });
+      for (let i = 0; i < 2; i++) {
+        const q = net.connect({ port: tport, host: '127.0.0.1' });
+        q.on('error', () => undefined);
+        queued.push(q);
+        await new Promise((r) => q.once('connect', r));
+      }
+      const p = await port();
+      const snap = await engine.manager.addForward({ host: 'fixture', spec: `-R ${p}:127.0.0.1:${tport}` });
+      assert.equal(snap.state, 'listening', snap.error);
+      const s = net.connect({ port: p, host: '127.0.0.1' });
+      s.on('error', () => undefined);
+      const got: Buffer[] = [];
+      s.on('data', (d: Buffer) => got.push(d));
+      const closed = new Promise<void>((r) => s.on('close', () => r()));
+      s.write('anyone there?');
+      await new Promise((r) => setTimeout(r, 300));
+      await engine.manager.removeForward(snap.id);
+      const wait = setTimeout(() => s.destroy(new Error('still open')), 15_000);
+      await closed;
+      clearTimeout(wait);
+      assert.equal(Buffer.concat(got).toString(), '', 'bytes came back through a stopped forward');
+      assert.notEqual(s.errored?.message, 'still open', 'the client was still connected 15 s after the forward stopped');
+    } finally {
+      for (const q of queued) q.destroy();
+      child.kill('SIGKILL');
+      await engine.manager.removeForward(other.id);
+    }
+  });
+
+  test('a remote SOCKS request that arrives after the forward stopped is refused, not connected', async () => {
+    // The client is mid-handshake (greeting answered, no request yet) when the forward stops: the
+    // channel sshd opened for it is already ours. Its request must not open a connection through
+    // a forward that no longer exists.
+    const p = await port();
+    const snap = await engine.manager.addForward({ host: 'fixture', spec: `-R ${p}` });
+    assert.equal(snap.state, 'listening', snap.error);
+    // Another tunnel to the host keeps the SSH connection (and so the channel) up.
+    const other = await engine.manager.addForward({ host: 'fixture', spec: `-L ${await port()}:127.0.0.1:${echo.port}` });
+    let reached = 0;
+    const target = net.createServer((s) => {
+      reached++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    try {
+      const s = net.connect({ port: p, host: '127.0.0.1' });
+      s.on('error', () => undefined);
+      const got: Buffer[] = [];
+      s.on('data', (d: Buffer) => got.push(d));
+      const closed = new Promise<void>((r) => s.on('close', () => r()));
+      s.write(Buffer.from([5, 1, 0]));
+      await eventually('the greeting is answered', () => Buffer.concat(got).length >= 2);
+      await engine.manager.removeForward(snap.id);
+      const tport = (target.address() as net.AddressInfo).port;
+      s.write(Buffer.from([5, 1, 0, 1, 127, 0, 0, 1, tport >> 8, tport & 0xff]));
+      await closed;
+      const reply = Buffer.concat(got).subarray(2);
+      assert.ok(reply.length === 0 || reply[1] !== 0, `the request was answered with success: ${reply.toString('hex')}`);
+      assert.equal(reached, 0, 'the target was connected to');
+    } finally {
+      target.close();
+      await engine.manager.removeForward(other.id);
     }
   });
 
