@@ -376,7 +376,9 @@ describe('-R remote forward', () => {
       s.on('data', (d: Buffer) => got.push(d));
       const closed = new Promise<void>((r) => s.on('close', () => r()));
       s.write('anyone there?');
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => s.once('connect', r));
+      // sshd has handed us the channel (and we are connecting to the target) before the stop.
+      await eventually('the channel reached the engine', () => engine.text().includes(`[forwarded-tcpip] connect from 127.0.0.1 port ${s.localPort}`));
       await engine.manager.removeForward(snap.id);
       const wait = setTimeout(() => s.destroy(new Error('still open')), 15_000);
       await closed;
