@@ -155,22 +155,20 @@ export class RemoteForward extends Forward {
     stream.on('error', () => stream.close());
     try {
       const req = await readSocksRequest(stream);
-      // Stopped while the client was still asking (or while we connected): refuse, connect nothing.
-      if (!this.active) {
+      // Stopped while the client was still asking, or while we connected: refuse, keep nothing.
+      const stopped = (socket?: net.Socket | HandleSocket): boolean => {
+        if (this.active) return false;
+        socket?.destroy();
         req.reply(false, 'general');
         stream.close();
-        return;
-      }
+        return true;
+      };
+      if (stopped()) return;
       const socket = await this.connectLocal(req.host, req.port).catch((err: Error) => {
         req.reply(false, 'refused');
         throw err;
       });
-      if (!this.active) {
-        socket.destroy();
-        req.reply(false, 'general');
-        stream.close();
-        return;
-      }
+      if (stopped(socket)) return;
       req.reply(true);
       const conn = new ForwardedConnection(socket, details.srcIP, details.srcPort, formatHostPort(req.host, req.port), false, this.untrack, this.traffic);
       this.track(conn);
