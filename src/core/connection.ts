@@ -87,7 +87,7 @@ export class ForwardedConnection {
   }
 
   /**
-   * What `pipe()` both ways does for a net.Socket, for a HandleSocket (-L's client, -R's target):
+   * What `pipe()` both ways does for a net.Socket, for a HandleSocket (-L's and -D's client, -R's target):
    * each side's bytes written to the other, reading paused while the other cannot take more, and
    * either side's end passed on as a half-close.
    */

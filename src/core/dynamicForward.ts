@@ -9,14 +9,19 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export class DynamicForward extends ListeningForward {
   protected async destinationFor(socket: net.Socket | HandleSocket): Promise<Destination> {
-    // -D does not accept handles (acceptsHandles): the SOCKS handshake is read as a stream.
-    if (!(socket instanceof net.Socket)) throw new Error('SOCKS needs a stream socket');
     socket.resume();
-    const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      socket.destroy();
+    }, HANDSHAKE_TIMEOUT_MS);
     try {
       const req = await readSocksRequest(socket);
       this.log.debug2(`SOCKS${req.version} connect to ${formatHostPort(req.host, req.port)}`);
       return { host: req.host, port: req.port, opened: (ok, reason) => req.reply(ok, reason) };
+    } catch (err) {
+      if (timedOut) throw new Error(`no complete SOCKS request within ${HANDSHAKE_TIMEOUT_MS / 1000} s; connection dropped`);
+      throw err;
     } finally {
       clearTimeout(timer);
     }

@@ -1,5 +1,5 @@
 /**
- * A connection -L accepted, or one -R opened to its target, driven through its libuv TCP handle
+ * A connection -L or -D accepted, or one -R opened to its target, driven through its libuv TCP handle
  * instead of a net.Socket.
  *
  * A net.Socket is two stream state machines (readable and writable), an event emitter, and a
@@ -234,6 +234,8 @@ export class HandleSocket {
   private writeEnded = false;
   private shutDown = false;
   private needDrain = false;
+  /** Given back by `unshift`: read before the caller took over, delivered first on resume(). */
+  private held: Buffer | undefined;
 
   constructor(private readonly handle: TcpHandle, private readonly wrap: StreamWrap) {
     handle.setNoDelay(true);
@@ -250,9 +252,19 @@ export class HandleSocket {
     return this.closed;
   }
 
-  /** Starts (or resumes) reading. */
+  /** Starts (or resumes) reading; what `unshift` gave back comes first. */
   resume(): void {
-    if (this.closed || this.reading || this.readEnded) return;
+    if (this.closed || this.reading) return;
+    if (this.held) {
+      const held = this.held;
+      this.held = undefined;
+      // onData may pause again (the channel is full): then reading starts at the next resume().
+      this.reading = true;
+      this.onData(held);
+      if (this.closed || !this.reading) return;
+      this.reading = false;
+    }
+    if (this.readEnded) return;
     const err = this.handle.readStart();
     if (err) return this.destroy();
     this.reading = true;
@@ -262,6 +274,15 @@ export class HandleSocket {
     if (this.closed || !this.reading) return;
     this.reading = false;
     this.handle.readStop();
+  }
+
+  /**
+   * Gives back what a first reader (the SOCKS handshake of -D) read past its part: the next reader
+   * gets it first when it resumes. Call while paused. (The peer's end cannot have been read with
+   * it: a reader that has what it needs pauses before libuv reads again.)
+   */
+  unshift(rest: Buffer): void {
+    if (rest.length) this.held = this.held ? Buffer.concat([rest, this.held]) : rest;
   }
 
   /** Queues `chunk`; false when the caller should wait for onDrain before writing more. */

@@ -20,7 +20,7 @@ import { readAcceptedIntoSharedBuffer } from './reusedReads';
 const LISTEN_BACKLOG = 4096;
 /** How long a connection that arrives during a reconnect waits for the session. */
 const WAIT_FOR_SESSION_MS = 15_000;
-/** The net.Socket fallback of -L is logged once per process. */
+/** The net.Socket fallback of -L and -D is logged once per process. */
 let fallbackReported = false;
 
 export interface Destination {
@@ -33,12 +33,6 @@ export interface Destination {
 export abstract class ListeningForward extends Forward {
   private server: net.Server | undefined;
   private readonly lines = new ConnectionLines(this.log, () => `Port ${this.listenPort}`);
-
-  /**
-   * Accepted connections are driven through their TCP handles (handleSocket.ts) rather than as
-   * net.Sockets, where this Node allows it. -L does; -D reads its SOCKS handshake as a stream.
-   */
-  protected readonly acceptsHandles: boolean = false;
 
   /** Where a new connection goes (for -D after the SOCKS handshake); undefined drops it. */
   protected abstract destinationFor(socket: net.Socket | HandleSocket): Promise<Destination | undefined>;
@@ -64,9 +58,11 @@ export abstract class ListeningForward extends Forward {
       throw await describeListenError(err, address, this.spec.bindPort, (free) => formatForwardFlag({ ...this.spec, bindPort: free }));
     });
     server.on('error', (err) => this.log.error(`listener on ${address} port ${this.listenPort}: ${err.message}`));
-    if (this.acceptsHandles && !acceptHandles(server, (socket) => void this.accept(socket)) && !fallbackReported) {
+    // Accepted connections are driven through their TCP handles (handleSocket.ts) rather than as
+    // net.Sockets, where this Node allows it (-D reads its SOCKS handshake from the handle too).
+    if (!acceptHandles(server, (socket) => void this.accept(socket)) && !fallbackReported) {
       fallbackReported = true;
-      this.log.debug1(`Node ${process.version} lacks the TCP handle API that local forwards use for their connections; ` +
+      this.log.debug1(`Node ${process.version} lacks the TCP handle API that local and dynamic forwards use for their connections; ` +
         'they take them as net.Sockets instead (the same bytes, more CPU per connection).');
     }
     this.server = server;

@@ -2,8 +2,6 @@
 import { ListeningForward, formatHostPort, type Destination } from './listeningForward';
 
 export class LocalForward extends ListeningForward {
-  protected override readonly acceptsHandles = true;
-
   protected async destinationFor(): Promise<Destination> {
     return { host: this.spec.targetHost!, port: this.spec.targetPort! };
   }

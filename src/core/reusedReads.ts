@@ -29,9 +29,9 @@
  * `localhost`, or a Node without the handle API; change 30), are read through it too and never
  * call `reuse()`: every read is copied at its size, because a channel write beyond the window keeps
  * the rest of the chunk. What they gain is the size — a read of a fast target brings up to 1 MiB
- * instead of 64 KiB, so fewer channel writes and corked turns per GB (change 17). -D's accepted sockets get the same through
- * `readAcceptedIntoSharedBuffer` (change 25), and so do -L's where this Node does not let
- * handleSocket.ts drive them (which reads into this buffer too, change 29).
+ * instead of 64 KiB, so fewer channel writes and corked turns per GB (change 17). -L's and -D's
+ * accepted sockets get the same through `readAcceptedIntoSharedBuffer` (change 25) where this Node
+ * does not let handleSocket.ts drive them (which reads into this buffer too, changes 29 and 31).
  */
 import net = require('node:net');
 

@@ -5,8 +5,10 @@
  * destination is resolved by the SSH server, like OpenSSH does.
  */
 import type { Duplex } from 'node:stream';
+import { HandleSocket } from './handleSocket';
 
-type Socket = Duplex;
+/** Where a SOCKS client is: a stream (-D's net.Socket fallback, remote SOCKS's channel) or -D's TCP handle. */
+export type SocksClientSocket = Duplex | HandleSocket;
 
 export interface SocksRequest {
   version: 4 | 5;
@@ -31,24 +33,68 @@ export class SocksError extends Error {}
 
 const MAX_NAME = 255;
 
+/** What the handshake needs of the client's connection, whichever kind it is. */
+interface Conversation {
+  write(b: Buffer): void;
+  /** Sends `b`, then closes our sending side. */
+  end(b: Buffer): void;
+  /** Stops delivering to the handshake and gives back what it read past its part. */
+  release(rest: Buffer): void;
+}
+
+const ignore = (): void => undefined;
+
+function converse(socket: SocksClientSocket, onData: (chunk: Buffer) => void, onEnd: () => void): Conversation {
+  if (socket instanceof HandleSocket) {
+    socket.onData = onData;
+    socket.onEnd = onEnd;
+    socket.onClose = onEnd;
+    return {
+      write: (b) => void socket.write(b),
+      end: (b) => {
+        socket.write(b);
+        socket.end();
+      },
+      release: (rest) => {
+        socket.pause();
+        socket.onData = ignore;
+        socket.onEnd = ignore;
+        socket.onClose = ignore;
+        socket.unshift(rest);
+      },
+    };
+  }
+  socket.on('data', onData);
+  socket.on('end', onEnd);
+  socket.on('close', onEnd);
+  return {
+    write: (b) => void socket.write(b),
+    end: (b) => void socket.end(b),
+    release: (rest) => {
+      socket.pause();
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+      if (rest.length) socket.unshift(rest);
+    },
+  };
+}
+
 /** Buffers a paused socket's bytes so the handshake can read exact lengths. */
 class Reader {
   private buf: Buffer = Buffer.alloc(0);
   private waiter: (() => void) | undefined;
   private ended = false;
-  private readonly onData = (chunk: Buffer): void => {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-    this.waiter?.();
-  };
-  private readonly onEnd = (): void => {
-    this.ended = true;
-    this.waiter?.();
-  };
+  readonly client: Conversation;
 
-  constructor(private readonly socket: Socket) {
-    socket.on('data', this.onData);
-    socket.on('end', this.onEnd);
-    socket.on('close', this.onEnd);
+  constructor(socket: SocksClientSocket) {
+    this.client = converse(socket, (chunk) => {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+      this.waiter?.();
+    }, () => {
+      this.ended = true;
+      this.waiter?.();
+    });
   }
 
   async take(n: number): Promise<Buffer> {
@@ -76,11 +122,7 @@ class Reader {
 
   /** Stops reading; bytes read past the handshake go back to the socket for the tunnel. */
   release(): void {
-    this.socket.pause();
-    this.socket.off('data', this.onData);
-    this.socket.off('end', this.onEnd);
-    this.socket.off('close', this.onEnd);
-    if (this.buf.length) this.socket.unshift(this.buf);
+    this.client.release(this.buf);
   }
 }
 
@@ -90,14 +132,15 @@ function ipv6(bytes: Buffer): string {
   return parts.join(':');
 }
 
-async function socks5(reader: Reader, socket: Socket): Promise<SocksRequest> {
+async function socks5(reader: Reader): Promise<SocksRequest> {
+  const client = reader.client;
   const [nMethods] = await reader.take(1);
   const methods = await reader.take(nMethods);
   if (!methods.includes(0)) {
-    socket.end(Buffer.from([5, 0xff]));
+    client.end(Buffer.from([5, 0xff]));
     throw new SocksError('SOCKS5 client offered no method we accept (only "no authentication" is supported)');
   }
-  socket.write(Buffer.from([5, 0]));
+  client.write(Buffer.from([5, 0]));
   const [ver, cmd, , atyp] = await reader.take(4);
   if (ver !== 5) throw new SocksError(`SOCKS5 request with version ${ver}`);
   let host: string;
@@ -105,12 +148,12 @@ async function socks5(reader: Reader, socket: Socket): Promise<SocksRequest> {
   else if (atyp === 3) host = (await reader.take((await reader.take(1))[0])).toString('latin1');
   else if (atyp === 4) host = ipv6(await reader.take(16));
   else {
-    socket.end(Buffer.from([5, SOCKS5_REPLY['address-type'], 0, 1, 0, 0, 0, 0, 0, 0]));
+    client.end(Buffer.from([5, SOCKS5_REPLY['address-type'], 0, 1, 0, 0, 0, 0, 0, 0]));
     throw new SocksError(`SOCKS5 address type ${atyp} is not supported`);
   }
   const port = (await reader.take(2)).readUInt16BE(0);
   if (cmd !== 1) {
-    socket.end(Buffer.from([5, SOCKS5_REPLY.command, 0, 1, 0, 0, 0, 0, 0, 0]));
+    client.end(Buffer.from([5, SOCKS5_REPLY.command, 0, 1, 0, 0, 0, 0, 0, 0]));
     throw new SocksError(`SOCKS5 command ${cmd} is not supported (only CONNECT)`);
   }
   return {
@@ -120,13 +163,14 @@ async function socks5(reader: Reader, socket: Socket): Promise<SocksRequest> {
     reply(ok, failure = 'general') {
       const code = ok ? 0 : SOCKS5_REPLY[failure];
       const msg = Buffer.from([5, code, 0, 1, 0, 0, 0, 0, 0, 0]);
-      if (ok) socket.write(msg);
-      else socket.end(msg);
+      if (ok) client.write(msg);
+      else client.end(msg);
     },
   };
 }
 
-async function socks4(reader: Reader, socket: Socket): Promise<SocksRequest> {
+async function socks4(reader: Reader): Promise<SocksRequest> {
+  const client = reader.client;
   const head = await reader.take(7);
   const cmd = head[0];
   const port = head.readUInt16BE(1);
@@ -136,7 +180,7 @@ async function socks4(reader: Reader, socket: Socket): Promise<SocksRequest> {
   if (ip[0] === 0 && ip[1] === 0 && ip[2] === 0 && ip[3] !== 0) host = await reader.takeCString(); // 4a
   const answer = (granted: boolean): Buffer => Buffer.from([0, granted ? 0x5a : 0x5b, 0, 0, 0, 0, 0, 0]);
   if (cmd !== 1) {
-    socket.end(answer(false));
+    client.end(answer(false));
     throw new SocksError(`SOCKS4 command ${cmd} is not supported (only CONNECT)`);
   }
   return {
@@ -144,22 +188,23 @@ async function socks4(reader: Reader, socket: Socket): Promise<SocksRequest> {
     host,
     port,
     reply(ok) {
-      if (ok) socket.write(answer(true));
-      else socket.end(answer(false));
+      if (ok) client.write(answer(true));
+      else client.end(answer(false));
     },
   };
 }
 
 /**
- * Reads one SOCKS request from a fresh client stream (a local socket for -D, an SSH channel for
- * remote SOCKS); throws SocksError on anything else.
+ * Reads one SOCKS request from a fresh client (-D's accepted connection, on its TCP handle or as a
+ * net.Socket; remote SOCKS's SSH channel); throws SocksError on anything else. The client is left
+ * paused, with what it sent after its request given back for the tunnel.
  */
-export async function readSocksRequest(socket: Socket): Promise<SocksRequest> {
+export async function readSocksRequest(socket: SocksClientSocket): Promise<SocksRequest> {
   const reader = new Reader(socket);
   try {
     const [version] = await reader.take(1);
-    if (version === 5) return await socks5(reader, socket);
-    if (version === 4) return await socks4(reader, socket);
+    if (version === 5) return await socks5(reader);
+    if (version === 4) return await socks4(reader);
     throw new SocksError(`not a SOCKS client (first byte 0x${version.toString(16).padStart(2, '0')}); point a SOCKS4/5 client at this port, not HTTP`);
   } finally {
     reader.release();

@@ -1,6 +1,6 @@
 /**
- * -L drives the connections it accepts, and -R the connections it opens to its targets, through
- * their TCP handles (src/core/handleSocket.ts), not net.Sockets. What a net.Socket piped to the
+ * -L and -D drive the connections they accept (-D reads its SOCKS handshake from the handle), and -R
+ * the connections it opens to its targets, through their TCP handles (src/core/handleSocket.ts), not net.Sockets. What a net.Socket piped to the
  * channel did must still happen, checked through a real sshd by the shapes in
  * test/fixtures/forwardShapes.ts — and the handle path must be the one the Nodes we run on take,
  * or these would be testing the net.Socket fallback (acceptedSockets.test.ts).
@@ -14,7 +14,8 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { e2eInstall } from '../e2e/harness';
 import { eventually, useEngine } from '../fixtures/engine';
-import { forwardHelpers, forwardShapes } from '../fixtures/forwardShapes';
+import { forwardHelpers, forwardShapes, socks5Request } from '../fixtures/forwardShapes';
+import { sha256 } from '../fixtures/servers';
 import { freePort } from '../fixtures/sshd';
 import { HandleSocket, connectHandle, handleConnects, handleSockets } from '../../src/core/handleSocket';
 
@@ -29,30 +30,75 @@ function onNode24(t: { skip(message: string): void }, expression: string): void 
   assert.equal(r.status, 0, `code-server's Node: ${r.stderr || `${expression} is false`}`);
 }
 
-describe('-L connections on their TCP handles', () => {
-  const { withHeldUpload, connectionsOf } = forwardHelpers(suite, 'L');
+for (const kind of ['L', 'D'] as const) {
+  describe(`-${kind} connections on their TCP handles`, () => {
+    const { withHeldUpload, connectionsOf } = forwardHelpers(suite, kind);
 
-  test('the handle path is available on this Node and on code-server\'s', (t) => {
-    assert.ok(handleSockets(), `Node ${process.version} lacks what handleSocket.ts drives: -L would fall back to net.Sockets`);
-    onNode24(t, 'm.handleSockets()');
+    test('the handle path is available on this Node and on code-server\'s', (t) => {
+      assert.ok(handleSockets(), `Node ${process.version} lacks what handleSocket.ts drives: -${kind} would fall back to net.Sockets`);
+      onNode24(t, 'm.handleSockets()');
+    });
+
+    forwardShapes(suite, kind);
+
+    test('a client that resets while its upload is held back: the half-close that fails closes the connection', async () => {
+      // The target reads nothing; the client sends 32 MiB and resets once the engine has stopped
+      // reading it (the channel is full), with nothing queued to it. The target then finishes its
+      // side: passing that on as a half-close to the reset client fails, and only that can tell the
+      // engine. Handles only: a net.Socket ignores how its shutdown ended (Node's afterShutdown), so
+      // on that path such a connection stays until the target reads again and the read sees the reset.
+      await withHeldUpload(randomBytes(32 * 1024 * 1024), false, async ({ fwd, client, sink }) => {
+        client.resetAndDestroy();
+        await new Promise((r) => setTimeout(r, 200));
+        assert.equal(connectionsOf(fwd.id), 1, 'nothing should have told the engine of the reset yet');
+        sink.end();
+        await eventually('the connection is no longer listed', () => connectionsOf(fwd.id) === 0);
+      });
+    });
   });
+}
 
-  forwardShapes(suite, 'L');
+describe('-D: the SOCKS handshake on the handle', () => {
+  const { withForward, collect, connectionsOf } = forwardHelpers(suite, 'D');
 
-  test('a client that resets while its upload is held back: the half-close that fails closes the connection', async () => {
-    // The target reads nothing; the client sends 32 MiB and resets once the engine has stopped
-    // reading it (the channel is full), with nothing queued to it. The target then finishes its
-    // side: passing that on as a half-close to the reset client fails, and only that can tell the
-    // engine. Handles only: a net.Socket ignores how its shutdown ended (Node's afterShutdown), so
-    // on that path such a connection stays until the target reads again and the read sees the reset.
-    await withHeldUpload(randomBytes(32 * 1024 * 1024), false, async ({ fwd, client, sink }) => {
-      client.resetAndDestroy();
-      await new Promise((r) => setTimeout(r, 200));
-      assert.equal(connectionsOf(fwd.id), 1, 'nothing should have told the engine of the reset yet');
-      sink.end();
+  test('a client that sends its data right behind its request, and its end: the target gets every byte', async () => {
+    // Greeting, CONNECT request, 256 KiB and the FIN in one go, before any answer: the handshake
+    // reads past the request, and what it read must reach the target first, then the rest.
+    await withForward((s) => void collect(s).then((got) => s.end(`${sha256(got)}\n`)), async (fwd) => {
+      const data = randomBytes(256 * 1024);
+      const s = net.connect({ port: fwd.port, host: '127.0.0.1', allowHalfOpen: true });
+      s.on('error', () => undefined);
+      const reply = collect(s, 'the reply');
+      s.end(Buffer.concat([Buffer.from([5, 1, 0]), socks5Request(fwd.socksTo!), data]));
+      const got = await reply;
+      assert.deepEqual([...got.subarray(0, 4)], [5, 0, 5, 0], 'SOCKS5 method answer and success');
+      assert.equal(got.subarray(12).toString(), `${sha256(data)}\n`);
       await eventually('the connection is no longer listed', () => connectionsOf(fwd.id) === 0);
     });
   });
+
+  for (const [what, bytes, said] of [
+    ['an HTTP request', Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), 'not a SOCKS client (first byte 0x47); point a SOCKS4/5 client at this port, not HTTP'],
+    ['a greeting and then its end', Buffer.from([5, 1, 0]), 'client closed the connection during the SOCKS handshake'],
+    ['a greeting and then nothing', Buffer.from([5, 1, 0]), 'no complete SOCKS request within 10 s; connection dropped'],
+  ] as const) {
+    test(`a client that sends ${what}: it is closed, the log says why, nothing is left open`, async () => {
+      await withForward(() => assert.fail('nothing should reach the target'), async (fwd) => {
+        const fds = fs.readdirSync('/proc/self/fd').length;
+        const s = net.connect({ port: fwd.port, host: '127.0.0.1', allowHalfOpen: true });
+        s.on('error', () => undefined);
+        const closedByEngine = new Promise((r) => s.on('end', r));
+        s.resume();
+        if (what.endsWith('nothing')) s.write(bytes);
+        else s.end(bytes);
+        await eventually('the engine logs why', () => suite.engine.lines.some((l) => l.text === `debug1: 127.0.0.1 port ${fwd.port}: ${said}`), 30_000);
+        await closedByEngine;
+        s.destroy();
+        assert.equal(connectionsOf(fwd.id), 0);
+        await eventually(`descriptors back to ${fds}`, () => fs.readdirSync('/proc/self/fd').length <= fds);
+      });
+    });
+  }
 });
 
 describe('-R connections to their targets on TCP handles', () => {

@@ -1,8 +1,8 @@
 /**
  * Where Node lacks what handleSocket.ts drives (its stream_wrap or tcp_wrap binding gone or
- * changed — an Electron we have not run, a future Node), -L takes its connections as net.Sockets
- * piped to the channel, as before change 29, and -R connects net.Sockets to its targets, as before
- * change 30. This process plays such a Node: `process.binding` is removed before the engine first
+ * changed — an Electron we have not run, a future Node), -L and -D take their connections as
+ * net.Sockets piped to the channel, as before changes 29 and 31, and -R connects net.Sockets to its
+ * targets, as before change 30. This process plays such a Node: `process.binding` is removed before the engine first
  * looks. The same shapes as acceptedHandles.test.ts must hold, and the log must say which path
  * each kind of forward took, once.
  */
@@ -18,14 +18,15 @@ import { handleConnects, handleSockets } from '../../src/core/handleSocket';
 
 const suite = useEngine();
 
-describe('-L and -R connections as net.Sockets where Node lacks the handle API', () => {
+describe('-L, -D and -R connections as net.Sockets where Node lacks the handle API', () => {
   test('the fallback is taken and logged once per kind, however many forwards there are', async () => {
     assert.equal(handleSockets(), undefined);
     assert.equal(handleConnects(), false);
     const ids: string[] = [];
-    for (const kind of ['L', 'L', 'R', 'R']) {
+    for (const kind of ['L', 'L', 'D', 'R', 'R']) {
       const port = await freePort();
-      const snap = await suite.engine.manager.addForward({ host: 'fixture', spec: `-${kind} ${port}:127.0.0.1:${await freePort()}` });
+      const spec = kind === 'D' ? `-D ${port}` : `-${kind} ${port}:127.0.0.1:${await freePort()}`;
+      const snap = await suite.engine.manager.addForward({ host: 'fixture', spec });
       assert.equal(snap.state, 'listening', snap.error);
       ids.push(snap.id);
       if (kind === 'R') {
@@ -39,7 +40,7 @@ describe('-L and -R connections as net.Sockets where Node lacks the handle API',
     }
     const said = suite.engine.lines.filter((l) => l.text.includes('lacks the TCP handle API'));
     assert.deepEqual(said.map((l) => l.text), [
-      `debug1: Node ${process.version} lacks the TCP handle API that local forwards use for their connections; ` +
+      `debug1: Node ${process.version} lacks the TCP handle API that local and dynamic forwards use for their connections; ` +
         'they take them as net.Sockets instead (the same bytes, more CPU per connection).',
       `debug1: Node ${process.version} lacks the TCP handle API that remote forwards use to connect to their targets; ` +
         'they connect net.Sockets instead (the same bytes, more CPU per connection).',
@@ -48,5 +49,6 @@ describe('-L and -R connections as net.Sockets where Node lacks the handle API',
   });
 
   describe('-L', () => forwardShapes(suite, 'L'));
+  describe('-D', () => forwardShapes(suite, 'D'));
   describe('-R', () => forwardShapes(suite, 'R'));
 });
