@@ -494,7 +494,7 @@ async function sectionBulk(fx: Fixture, fwds: Fwd[]): Promise<void> {
 async function sectionShort(fx: Fixture, fwds: Fwd[]): Promise<void> {
   const cipher = CIPHERS[0]!;
   const scenarios: ShortScenario[] = [];
-  for (const kind of ['L', 'R'] as const) {
+  for (const kind of ['L', 'R', 'D'] as const) {
     for (const parallel of [1, 8]) {
       scenarios.push({ name: 'raw', via: { port: fx.echo.port }, kind, parallel });
       for (const f of fwds) scenarios.push({ name: f.name, via: viaFor(fx, f.ports.get(cipher)!, kind, 'echo'), kind, parallel, pid: f.pidFor(cipher) });
@@ -525,7 +525,7 @@ async function sectionShort(fx: Fixture, fwds: Fwd[]): Promise<void> {
   }
 }
 
-type ShortScenario = { name: string; via: Via; kind: 'L' | 'R'; parallel: number; pid?: number };
+type ShortScenario = { name: string; via: Via; kind: Kind; parallel: number; pid?: number };
 
 async function shortRounds(fx: Fixture, fwds: Fwd[], scenarios: ShortScenario[], greeters: Array<{ name: string; via: Via }>): Promise<void> {
   log('short: warm-up');
@@ -711,13 +711,14 @@ function report(): string {
     out.push('CPU ms per connection (from /proc, 10 ms ticks over ≤ 1000 connections): the forwarder process (ssh, or the node process with the engine), and all sshd processes.', '');
     out.push('| forward | lanes | raw (no tunnel) conn/s | OpenSSH conn/s | SSH Tunnels conn/s | ratio (rounds) | p50 / p99 ms OpenSSH | p50 / p99 ms ours | > 40 ms OpenSSH / ours (total) | main thread busy % | CPU ms/conn forwarder OpenSSH / ours | sshd CPU ms/conn OpenSSH / ours |');
     out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const kind of ['L', 'R']) {
+    for (const kind of ['L', 'R', 'D']) {
       for (const par of [1, 8]) {
         const k = (n: string): string => key('short', n, `-${kind}`, `x${par}`);
+        if (!results.short[k('openssh')] && !results.short[k('ours')]) continue;
         const o = s(k('openssh'), 'perSecond');
         const u = s(k('ours'), 'perSecond');
         const slow = (n: string): number => (results.short[k(n)] ?? []).reduce((a, r) => a + r.slow, 0);
-        out.push(`| -${kind} | ${par} | ${cell(s(k('raw'), 'perSecond'))} | ${cell(o)} | ${cell(u)} | ${ratioCell(u, o)} | ${num(s(k('openssh'), 'p50').median)} / ${num(s(k('openssh'), 'p99').median)} | ${num(s(k('ours'), 'p50').median)} / ${num(s(k('ours'), 'p99').median)} | ${slow('openssh')} / ${slow('ours')} | ${num(s(k('ours'), 'mainBusy').median)} | ${num(s(k('openssh'), 'fwdMsPerConn').median)} / ${num(s(k('ours'), 'fwdMsPerConn').median)} | ${num(s(k('openssh'), 'sshdMsPerConn').median)} / ${num(s(k('ours'), 'sshdMsPerConn').median)} |`);
+        out.push(`| -${kind}${kind === 'D' ? ' (SOCKS5)' : ''} | ${par} | ${cell(s(k('raw'), 'perSecond'))} | ${cell(o)} | ${cell(u)} | ${ratioCell(u, o)} | ${num(s(k('openssh'), 'p50').median)} / ${num(s(k('openssh'), 'p99').median)} | ${num(s(k('ours'), 'p50').median)} / ${num(s(k('ours'), 'p99').median)} | ${slow('openssh')} / ${slow('ours')} | ${num(s(k('ours'), 'mainBusy').median)} | ${num(s(k('openssh'), 'fwdMsPerConn').median)} / ${num(s(k('ours'), 'fwdMsPerConn').median)} | ${num(s(k('openssh'), 'sshdMsPerConn').median)} / ${num(s(k('ours'), 'sshdMsPerConn').median)} |`);
         if (results.short[k('ours-client')]) {
           out.push(`| -${kind} (EngineClient, as shipped) | ${par} | | | ${cell(s(k('ours-client'), 'perSecond'))} | ${ratioCell(s(k('ours-client'), 'perSecond'), o)} | | ${num(s(k('ours-client'), 'p50').median)} / ${num(s(k('ours-client'), 'p99').median)} | – / ${slow('ours-client')} | ${num(s(k('ours-client'), 'mainBusy').median)} | – / ${num(s(k('ours-client'), 'fwdMsPerConn').median)} | – / ${num(s(k('ours-client'), 'sshdMsPerConn').median)} |`);
         }
@@ -914,7 +915,7 @@ async function main(): Promise<void> {
       }
       if (WITH_WORKER && fs.existsSync(path.join(__dirname, 'engineWorker.js'))) {
         for (const v of [{ name: 'ours-client', clientOptions: undefined }, ...CLIENT_VARIANTS]) {
-          const w = await startEngine(fx, v.name, 'client', [CIPHERS[0]!], ['lBulk', 'lEcho', 'lGreet', 'rBulk', 'rEcho'], undefined, v.clientOptions);
+          const w = await startEngine(fx, v.name, 'client', [CIPHERS[0]!], ['lBulk', 'lEcho', 'lGreet', 'rBulk', 'rEcho', 'd'], undefined, v.clientOptions);
           list.push(w);
           fwds.push(w);
         }
