@@ -25,13 +25,14 @@ import * as path from 'node:path';
 import { liveProcessGroups, missingPrerequisites, repoRoot, startVsCode, type TreeItemInfo, type VsCodeSession } from './harness';
 import { SSHD_PATH, freePort, renderSshConfig, sshConfigEntryFor, startSshd, type Sshd } from '../fixtures/sshd';
 import { cmdline, readProcs } from '../fixtures/processTable';
-import { echoThrough, isBound, startEchoServer, startHttpServer, waitForBound, type TestServer } from '../fixtures/servers';
+import { echoThrough, isBound, sendAndCollect, socksConnect, startEchoServer, startHttpServer, waitForBound, type TestServer } from '../fixtures/servers';
 
 const root = repoRoot();
 const artifacts = path.join(root, 'out', 'e2e-artifacts', 'tunnels');
 const SCREENSHOT = path.join(root, 'media', 'screenshot.png');
 const ADD_LOCAL = 'SSH Tunnels: Add Local Forward (-L)…';
 const ADD_REMOTE = 'SSH Tunnels: Add Remote Forward (-R)…';
+const ADD_DYNAMIC = 'SSH Tunnels: Add Dynamic Forward (-D, SOCKS)…';
 const WRONG_PASSWORD = 'not-the-password-9d2e';
 
 function whyNotRunnable(): string | undefined {
@@ -180,10 +181,10 @@ async function waitForLogLine(pattern: RegExp | string): Promise<string> {
  * The palette flow of "Add Local/Remote Forward": run the command, pick `host` (typing its name
  * and Enter, as a user would), type `spec` into the input box, then "This session only" or "Save".
  */
-async function addForwardFromPalette(kind: 'local' | 'remote', host: string, spec: string, keep: 'This session only' | 'Save'): Promise<void> {
+async function addForwardFromPalette(kind: 'local' | 'remote' | 'dynamic', host: string, spec: string, keep: 'This session only' | 'Save'): Promise<void> {
   const s = session();
   const qi = s.quickInput;
-  await s.runCommand(kind === 'local' ? ADD_LOCAL : ADD_REMOTE);
+  await s.runCommand(kind === 'local' ? ADD_LOCAL : kind === 'remote' ? ADD_REMOTE : ADD_DYNAMIC);
   await qi.waitForTitle('through which host?');
   await qi.waitForItem(host);
   await qi.type(host);
@@ -193,10 +194,11 @@ async function addForwardFromPalette(kind: 'local' | 'remote', host: string, spe
   });
   await qi.accept();
 
-  await qi.waitForTitle(`forward (-${kind === 'local' ? 'L' : 'R'}) on ${host}`);
+  await qi.waitForTitle(kind === 'dynamic' ? `forward (-D, SOCKS) on ${host}` : `forward (-${kind === 'local' ? 'L' : 'R'}) on ${host}`);
   await qi.type(spec);
   // live validation: a valid forward leaves the prompt (an error would replace it)
-  await eventually('the input box to accept the forward', async () => ((await qi.message()).startsWith('[bind_address:]port:host:hostport') ? true : undefined), 5000);
+  const prompt = kind === 'dynamic' ? '[bind_address:]port — ' : '[bind_address:]port:host:hostport';
+  await eventually('the input box to accept the forward', async () => ((await qi.message()).startsWith(prompt) ? true : undefined), 5000);
   await qi.accept();
 
   await qi.waitForTitle('Keep this tunnel?');
@@ -254,6 +256,7 @@ describe('SSH Tunnels in a browser-driven VS Code, against real sshds', { skip: 
   let pwPort = 0;
   let newhostPort = 0;
   let changedPort = 0;
+  let dynamicPort = 0;
 
   before(async () => {
     const t0 = Date.now();
@@ -272,8 +275,8 @@ describe('SSH Tunnels in a browser-driven VS Code, against real sshds', { skip: 
     // them back for minutes while code-server, its extension host and Chromium keep binding
     // ephemeral ones.
     const ports: number[] = [];
-    for (let i = 0; i < 6; i++) ports.push(await freePort());
-    [localPort, webPort, remotePort, pwPort, newhostPort, changedPort] = ports as [number, number, number, number, number, number];
+    for (let i = 0; i < 7; i++) ports.push(await freePort());
+    [localPort, webPort, remotePort, pwPort, newhostPort, changedPort, dynamicPort] = ports as [number, number, number, number, number, number, number];
 
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-tunnels-home-'));
     const sshDir = path.join(home, '.ssh');
@@ -436,6 +439,26 @@ describe('SSH Tunnels in a browser-driven VS Code, against real sshds', { skip: 
     const back = await echoThrough(remotePort, payload);
     assert.ok(back.equals(payload), `echo through the -R tunnel returned ${back.length} bytes, not ${payload.length}`);
     await waitForLogLine(/new \[forwarded-tcpip\] connect from 127\.0\.0\.1 port \d+/);
+  });
+
+  uiTest('-D from the palette: a SOCKS5 client reaches the echo server through the engine\'s TCP handles', 90_000, async () => {
+    const counts = await statusCounts();
+    await addForwardFromPalette('dynamic', 'fixture', `${dynamicPort}`, 'This session only');
+    const row = await treeItem(`-D ${dynamicPort}`, (i) => i.icon === 'pass-filled', 'the listening state');
+    assert.equal(row.description, `127.0.0.1:${dynamicPort} (SOCKS)`);
+    await waitForCounts({ ...counts, listening: counts.listening + 1, total: counts.total + 1 });
+    await waitForLogLine(`Local dynamic forwarding listening on 127.0.0.1 port ${dynamicPort}.`);
+
+    // The engine process runs on code-server's Node: the SOCKS handshake is read from the handle
+    // there too (a Node without the handle API would say so once in this log).
+    for (const [host, data] of [['127.0.0.1', randomBytes(128 * 1024)], ['localhost', randomBytes(4096)]] as const) {
+      const s = await socksConnect(dynamicPort, host, echo!.port, 5);
+      const back = await sendAndCollect(s, data);
+      assert.ok(back.equals(data), `SOCKS5 to ${host}: ${back.length} bytes came back, not ${data.length}`);
+    }
+    await waitForLogLine(`Connection to port ${dynamicPort} forwarding to localhost port ${echo!.port} requested.`);
+    await sshdA!.waitForLog(new RegExp(`originator 127\\.0\\.0\\.1 port \\d+, target localhost port ${echo!.port}`), 10_000);
+    assert.doesNotMatch(await channelLog(), /lacks the TCP handle API/);
   });
 
   uiTest('inline buttons work while a tunnel is flooded with connections, and the tree keeps up', 90_000, async () => {
