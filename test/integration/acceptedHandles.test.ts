@@ -15,8 +15,8 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { e2eInstall } from '../e2e/harness';
 import { eventually, useEngine } from '../fixtures/engine';
-import { forwardHelpers, forwardShapes, socks5Request } from '../fixtures/forwardShapes';
-import { sha256 } from '../fixtures/servers';
+import { forwardHelpers, forwardShapes } from '../fixtures/forwardShapes';
+import { sha256, socks5Request } from '../fixtures/servers';
 import { freePort } from '../fixtures/sshd';
 import { HandleSocket, connectHandle, handleConnects, handleSockets } from '../../src/core/handleSocket';
 
@@ -70,7 +70,7 @@ describe('-D: the SOCKS handshake on the handle', () => {
       const s = net.connect({ port: fwd.port, host: '127.0.0.1', allowHalfOpen: true });
       s.on('error', () => undefined);
       const reply = collect(s, 'the reply');
-      s.end(Buffer.concat([Buffer.from([5, 1, 0]), socks5Request(fwd.socksTo!), data]));
+      s.end(Buffer.concat([Buffer.from([5, 1, 0]), socks5Request(fwd.socksTo!.host, fwd.socksTo!.port), data]));
       const got = await reply;
       assert.deepEqual([...got.subarray(0, 4)], [5, 0, 5, 0], 'SOCKS5 method answer and success');
       assert.equal(got.subarray(12).toString(), `${sha256(data)}\n`);
