@@ -71,16 +71,8 @@ export class ForwardedConnection {
       this.lingerTimer.unref();
     });
     if (socket instanceof HandleSocket) return this.join(socket, channel);
-    socket.on('data', (chunk: Buffer) => {
-      if (this.socketIsOrigin) this.bytesSent += chunk.length;
-      else this.bytesReceived += chunk.length;
-      this.onTraffic();
-    });
-    channel.on('data', (chunk: Buffer) => {
-      if (this.socketIsOrigin) this.bytesReceived += chunk.length;
-      else this.bytesSent += chunk.length;
-      this.onTraffic();
-    });
+    socket.on('data', (chunk: Buffer) => this.readFromSocket(chunk.length));
+    channel.on('data', (chunk: Buffer) => this.readFromChannel(chunk.length));
     socket.pipe(channel);
     channel.pipe(socket);
     socket.resume();
@@ -94,9 +86,7 @@ export class ForwardedConnection {
   private join(socket: HandleSocket, channel: ClientChannel): void {
     const resumeReading = (): void => socket.resume();
     socket.onData = (chunk) => {
-      if (this.socketIsOrigin) this.bytesSent += chunk.length;
-      else this.bytesReceived += chunk.length;
-      this.onTraffic();
+      this.readFromSocket(chunk.length);
       if (!channel.write(chunk)) {
         socket.pause();
         channel.once('drain', resumeReading);
@@ -105,9 +95,7 @@ export class ForwardedConnection {
     socket.onEnd = () => channel.end();
     socket.onDrain = () => channel.resume();
     channel.on('data', (chunk: Buffer) => {
-      if (this.socketIsOrigin) this.bytesReceived += chunk.length;
-      else this.bytesSent += chunk.length;
-      this.onTraffic();
+      this.readFromChannel(chunk.length);
       if (!socket.write(chunk)) channel.pause();
     });
     channel.on('end', () => socket.end());
@@ -115,6 +103,20 @@ export class ForwardedConnection {
     // not start it.
     channel.resume();
     socket.resume();
+  }
+
+  /** Counts `n` bytes our socket read (towards the channel); for -R they flow back to the originator. */
+  private readFromSocket(n: number): void {
+    if (this.socketIsOrigin) this.bytesSent += n;
+    else this.bytesReceived += n;
+    this.onTraffic();
+  }
+
+  /** Counts `n` bytes the channel brought (towards our socket). */
+  private readFromChannel(n: number): void {
+    if (this.socketIsOrigin) this.bytesReceived += n;
+    else this.bytesSent += n;
+    this.onTraffic();
   }
 
   get isClosed(): boolean {
