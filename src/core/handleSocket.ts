@@ -105,9 +105,12 @@ function tcpWrap(): TcpWrap | undefined {
     typeof t.constants?.SOCKET === 'number');
 }
 
+/** Set once a TCP handle of our own turned out not to be what this drives: connect as Node does from then on. */
+let ownHandlesUnexpected = false;
+
 /** Whether this Node lets `connectHandle` open connections of its own through TCP handles. */
 export function handleConnects(): boolean {
-  return handleSockets() !== undefined && tcpWrap() !== undefined;
+  return !ownHandlesUnexpected && handleSockets() !== undefined && tcpWrap() !== undefined;
 }
 
 const isLoopback = (a: dns.LookupAddress): boolean => (a.family === 4 ? a.address.startsWith('127.') : a.address === '::1');
@@ -116,14 +119,15 @@ const isLoopback = (a: dns.LookupAddress): boolean => (a.family === 4 ? a.addres
  * Opens a connection to `host` port `port` on a TCP handle of our own, for -R's targets: an IP
  * address, or a name that resolves to loopback addresses only (`localhost`), tried in the
  * resolver's order until one accepts, within `timeoutMs` in all. Undefined where this Node does
- * not allow it or the name is any other: a name that may resolve to remote addresses is left to
+ * not allow it (its TCP handle not what this drives: from then on for every target) or the name is
+ * any other: a name that may resolve to remote addresses is left to
  * net.connect, whose Happy Eyeballs does not wait on an address that never answers. Rejects with
  * Node's wording (`connect ECONNREFUSED 127.0.0.1:8080`).
  */
 export async function connectHandle(host: string, port: number, timeoutMs: number): Promise<HandleSocket | undefined> {
   const wrap = handleSockets();
   const tcp = tcpWrap();
-  if (!wrap || !tcp) return undefined;
+  if (!wrap || !tcp || ownHandlesUnexpected) return undefined;
   let addresses: dns.LookupAddress[];
   const family = isIP(host);
   if (family !== 0) {
@@ -138,6 +142,7 @@ export async function connectHandle(host: string, port: number, timeoutMs: numbe
   const errors: string[] = [];
   for (const a of addresses) {
     try {
+      // Undefined only when the handle is not as expected: the caller falls back to net.connect.
       return await connectOne(wrap, tcp, a, port, deadline - Date.now());
     } catch (err) {
       errors.push((err as Error).message);
@@ -147,11 +152,14 @@ export async function connectHandle(host: string, port: number, timeoutMs: numbe
   throw new Error(errors.join('; '));
 }
 
-function connectOne(wrap: StreamWrap, tcp: TcpWrap, to: dns.LookupAddress, port: number, timeoutMs: number): Promise<HandleSocket> {
+function connectOne(wrap: StreamWrap, tcp: TcpWrap, to: dns.LookupAddress, port: number, timeoutMs: number): Promise<HandleSocket | undefined> {
   return new Promise((resolve, reject) => {
     const handle = new tcp.TCP(tcp.constants.SOCKET) as ConnectingHandle;
     if (!isTcpHandle(handle) || typeof handle.connect !== 'function' || typeof handle.connect6 !== 'function') {
-      reject(new Error('connect: this Node\'s TCP handle is not as expected'));
+      ownHandlesUnexpected = true;
+      const close = (handle as { close?: unknown }).close;
+      if (typeof close === 'function') close.call(handle);
+      resolve(undefined);
       return;
     }
     // Node's handle takes only a function here, from the start (anything else aborts the process).

@@ -157,6 +157,18 @@ describe('-R connections to their targets on TCP handles', () => {
     }
   });
 
+  test('a TCP handle that is not what connectHandle drives: it leaves this and later targets to net.connect', () => {
+    // A Node whose handle lacks connect6 (a changed C++ class), played by a child process.
+    const module = path.join(__dirname, '..', '..', 'src', 'core', 'handleSocket.js');
+    const script = `delete process.binding('tcp_wrap').TCP.prototype.connect6;
+      const m = require(${JSON.stringify(module)});
+      const before = m.handleConnects();
+      m.connectHandle('127.0.0.1', 9, 1000).then((s) => { console.log(JSON.stringify([before, s === undefined, m.handleConnects()])); });`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), [true, true, false], 'handleConnects() before, connectHandle gave up, handleConnects() after');
+  });
+
   for (const [name, host] of [['localhost', 'localhost'], ['an IPv6 address', '::1']]) {
     test(`a target given as ${name}: the bytes arrive and come back`, async () => {
       await withForward((s) => s.pipe(s), async (fwd) => {
