@@ -21,7 +21,7 @@ import { type ActivationParts, type ActivationResult, measureActivation } from '
 import { BURST_SETTLE_MS, measureExtensionHost, phases, type ExtensionHostResult } from './lib/extensionHost';
 import { CODE_SERVER_VERSION } from '../test/e2e/harness';
 import { bulk, concurrentEcho, firstByte, shortConnections, startBulkServer, startEchoServer, startGreetingServer, type Target, type Via } from './lib/load';
-import { busyPercent, cpuOf, listenOverflows, loadAverage, machineTicks, faultsOf, procMem, resetTreePeak, treeMem, withDescendants } from './lib/proc';
+import { busyPercent, cpuOf, kernelCpuOf, listenOverflows, loadAverage, machineTicks, faultsOf, procMem, resetTreePeak, treeMem, withDescendants } from './lib/proc';
 import { MiB, cell, median, num, ratio, ratioCell, summarize, type Summary } from './lib/stats';
 import { renderComparison, type BenchResults } from './lib/compare';
 
@@ -220,14 +220,14 @@ function viaFor(fx: Fixture, p: Ports, kind: Kind, what: 'bulk' | 'echo'): Via {
 // ------------------------------------------------------------------------------------ results
 
 /** fwdFaultsPerMB: the forwarder process's minor page faults per MiB moved (pages the allocator hands back and takes again). */
-interface BulkRun { mbps: number; seconds: number; fwdCpuPerGB: number; sshdCpuPerGB: number; busy: number; fwdFaultsPerMB?: number; eld?: Eld }
+interface BulkRun { mbps: number; seconds: number; fwdCpuPerGB: number; /** The kernel's part of fwdCpuPerGB. */ fwdKernelCpuPerGB?: number; sshdCpuPerGB: number; busy: number; fwdFaultsPerMB?: number; eld?: Eld }
 interface Eld { p50: number; p99: number; max: number; mean: number; count: number }
 
 const results = {
   meta: {} as Record<string, unknown>,
   static: {} as Record<string, unknown>,
   bulk: {} as Record<string, BulkRun[]>,
-  short: {} as Record<string, Array<{ perSecond: number; p50: number; p99: number; max: number; slow: number; failures: number; connections: number; mainBusy?: number; fwdMsPerConn?: number; sshdMsPerConn?: number }>>,
+  short: {} as Record<string, Array<{ perSecond: number; p50: number; p99: number; max: number; slow: number; failures: number; connections: number; mainBusy?: number; fwdMsPerConn?: number; fwdKernelMsPerConn?: number; sshdMsPerConn?: number }>>,
   firstByte: {} as Record<string, Array<{ p50: number; p99: number; max: number; slow: number; n: number }>>,
   vscode: undefined as ExtensionHostResult | undefined,
   concurrent: {} as Record<string, Array<{ seconds: number; failures: number; reasons?: Record<string, number>; echoed: number; rssFresh?: number; rssBefore: number; peak: number; rssAfter: number; cpu?: BurstCpu; retransmits?: BurstRetransmits }>>,
@@ -462,7 +462,7 @@ async function sectionBulk(fx: Fixture, fwds: Fwd[]): Promise<void> {
     const faults = faultsOf(tree) - f0;
     const eld = eldHost ? await eldHost.call('eldStop') as Eld : undefined;
     const gb = bytes / 1e9;
-    return { mbps: r.mbps, seconds: r.seconds, fwdCpuPerGB: used.forwarder / gb, sshdCpuPerGB: used.sshd / gb, busy: busyPercent(m0, m1, CPUS), fwdFaultsPerMB: faults / (bytes / MiB), eld };
+    return { mbps: r.mbps, seconds: r.seconds, fwdCpuPerGB: used.forwarder / gb, fwdKernelCpuPerGB: used.forwarderKernel / gb, sshdCpuPerGB: used.sshd / gb, busy: busyPercent(m0, m1, CPUS), fwdFaultsPerMB: faults / (bytes / MiB), eld };
   };
   log(`bulk: warm-up (${scenarios.length} scenarios × ${WARMUP_BYTES / MiB} MiB)`);
   for (const s of scenarios) {
@@ -546,7 +546,8 @@ async function shortRounds(fx: Fixture, fwds: Fwd[], scenarios: ShortScenario[],
       const mainBusy = e0 && e1 ? 100 * (e1.active - e0.active) / ((e1.active - e0.active) + (e1.idle - e0.idle)) : undefined;
       (results.short[key('short', s.name, `-${s.kind}`, `x${s.parallel}`)] ??= []).push({
         perSecond: r.perSecond, p50: r.p50, p99: r.p99, max: r.max, slow: r.slow, failures: r.failures, connections: r.connections, mainBusy,
-        fwdMsPerConn: s.pid === undefined ? undefined : 1000 * used.forwarder / r.connections, sshdMsPerConn: 1000 * used.sshd / r.connections,
+        fwdMsPerConn: s.pid === undefined ? undefined : 1000 * used.forwarder / r.connections,
+        fwdKernelMsPerConn: s.pid === undefined ? undefined : 1000 * used.forwarderKernel / r.connections, sshdMsPerConn: 1000 * used.sshd / r.connections,
       });
       await sleep(200);
     }
@@ -565,7 +566,7 @@ async function shortRounds(fx: Fixture, fwds: Fwd[], scenarios: ShortScenario[],
 }
 
 /** CPU seconds spent during a measurement by the forwarder, by every sshd process, and by this process (the clients and the targets). */
-interface BurstCpu { forwarder: number; sshd: number; clientsAndTarget: number }
+interface BurstCpu { forwarder: number; sshd: number; clientsAndTarget: number; /** The kernel's part of `forwarder`. */ forwarderKernel: number }
 /** Connections of a burst that waited on the kernel's retransmit timers, and the accept-queue overflows behind them. */
 interface BurstRetransmits { connect: number; echo: number; overflows: number }
 
@@ -575,11 +576,12 @@ function cpuCounter(fx: Fixture, pid: number | undefined): () => BurstCpu {
   // The forwarder with its children: EngineClient runs the engine in a process of its own.
   const fp = pid === undefined ? [] : withDescendants(pid);
   const f0 = cpuOf(fp);
+  const k0 = kernelCpuOf(fp);
   const s0 = cpuOf(sp);
   const b0 = process.cpuUsage();
   return () => {
     const b = process.cpuUsage(b0);
-    return { forwarder: cpuOf(fp) - f0, sshd: cpuOf(sp) - s0, clientsAndTarget: (b.user + b.system) / 1e6 };
+    return { forwarder: cpuOf(fp) - f0, forwarderKernel: kernelCpuOf(fp) - k0, sshd: cpuOf(sp) - s0, clientsAndTarget: (b.user + b.system) / 1e6 };
   };
 }
 
@@ -674,9 +676,9 @@ function report(): string {
 
   if (SECTIONS.has('bulk')) {
     out.push(`### Bulk: ${BULK_BYTES / MiB} MiB through one connection, MB/s`, '');
-    out.push('"to" = toward the forward target (for -L an upload), "from" = back from it. CPU-s/GB: the forwarder process (ssh or node), CPU-seconds per 10^9 bytes; sshd CPU-s/GB: the same for the one sshd both clients use, all its processes (the other sessions are idle meanwhile). ELD: p99 event-loop delay of the engine\'s thread during the transfer (monitorEventLoopDelay, 1 ms resolution, so ~1 ms is the floor); in brackets the same for the idle engine host while OpenSSH moves the bytes: how late a timer fires on this busy box anyway.', '');
-    out.push('| forward | cipher | dir | OpenSSH | SSH Tunnels | ratio (rounds) | CPU-s/GB OpenSSH / ours | sshd CPU-s/GB with OpenSSH / with ours | ELD p99 ms (idle baseline) | machine busy % |');
-    out.push('|---|---|---|---|---|---|---|---|---|---|');
+    out.push('"to" = toward the forward target (for -L an upload), "from" = back from it. CPU-s/GB: the forwarder process (ssh or node, all its threads), CPU-seconds per 10^9 bytes, and of that the part in the kernel (stime; the rest is user space); sshd CPU-s/GB: the same for the one sshd both clients use, all its processes (the other sessions are idle meanwhile). ELD: p99 event-loop delay of the engine\'s thread during the transfer (monitorEventLoopDelay, 1 ms resolution, so ~1 ms is the floor); in brackets the same for the idle engine host while OpenSSH moves the bytes: how late a timer fires on this busy box anyway.', '');
+    out.push('| forward | cipher | dir | OpenSSH | SSH Tunnels | ratio (rounds) | CPU-s/GB OpenSSH / ours | of it in the kernel OpenSSH / ours | sshd CPU-s/GB with OpenSSH / with ours | ELD p99 ms (idle baseline) | machine busy % |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const cipher of CIPHERS) {
       for (const kind of ['L', 'R', 'D']) {
         for (const dir of ['to', 'from']) {
@@ -685,7 +687,7 @@ function report(): string {
           if (!results.bulk[ko] && !results.bulk[ku]) continue;
           const o = s(ko, 'mbps');
           const u = s(ku, 'mbps');
-          out.push(`| -${kind}${kind === 'D' ? ' (SOCKS5)' : ''} | ${shortName(cipher)} | ${dir} | ${cell(o)} | ${cell(u)} | ${ratioCell(u, o)} | ${num(s(ko, 'fwdCpuPerGB').median)} / ${num(s(ku, 'fwdCpuPerGB').median)} | ${num(s(ko, 'sshdCpuPerGB').median)} / ${num(s(ku, 'sshdCpuPerGB').median)} | ${cell(eldSummary(ku, 'p99'))} (${num(eldSummary(ko, 'p99').median)}) | ${num(median([...(results.bulk[ko] ?? []), ...(results.bulk[ku] ?? [])].map((r) => r.busy)))} |`);
+          out.push(`| -${kind}${kind === 'D' ? ' (SOCKS5)' : ''} | ${shortName(cipher)} | ${dir} | ${cell(o)} | ${cell(u)} | ${ratioCell(u, o)} | ${num(s(ko, 'fwdCpuPerGB').median)} / ${num(s(ku, 'fwdCpuPerGB').median)} | ${num(s(ko, 'fwdKernelCpuPerGB').median)} / ${num(s(ku, 'fwdKernelCpuPerGB').median)} | ${num(s(ko, 'sshdCpuPerGB').median)} / ${num(s(ku, 'sshdCpuPerGB').median)} | ${cell(eldSummary(ku, 'p99'))} (${num(eldSummary(ko, 'p99').median)}) | ${num(median([...(results.bulk[ko] ?? []), ...(results.bulk[ku] ?? [])].map((r) => r.busy)))} |`);
         }
       }
     }
@@ -708,9 +710,9 @@ function report(): string {
   if (SECTIONS.has('short')) {
     out.push(`### Short connections: open, 1-byte echo, close (≤ ${SHORT_MAX} connections or ${SHORT_MS / 1000} s per measurement)`, '');
     out.push('"main thread busy": event-loop utilization of the engine host\'s main thread during the run — the extension host\'s thread (with the engine off it, what the extension host still does per connection: snapshots and log lines from the engine).', '');
-    out.push('CPU ms per connection (from /proc, 10 ms ticks over ≤ 1000 connections): the forwarder process (ssh, or the node process with the engine), and all sshd processes.', '');
-    out.push('| forward | lanes | raw (no tunnel) conn/s | OpenSSH conn/s | SSH Tunnels conn/s | ratio (rounds) | p50 / p99 ms OpenSSH | p50 / p99 ms ours | > 40 ms OpenSSH / ours (total) | main thread busy % | CPU ms/conn forwarder OpenSSH / ours | sshd CPU ms/conn OpenSSH / ours |');
-    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    out.push('CPU ms per connection (from /proc, 10 ms ticks over ≤ 1000 connections): the forwarder process (ssh, or the node process with the engine; all its threads), of that the part in the kernel (stime; the rest is user space), and all sshd processes.', '');
+    out.push('| forward | lanes | raw (no tunnel) conn/s | OpenSSH conn/s | SSH Tunnels conn/s | ratio (rounds) | p50 / p99 ms OpenSSH | p50 / p99 ms ours | > 40 ms OpenSSH / ours (total) | main thread busy % | CPU ms/conn forwarder OpenSSH / ours | of it in the kernel OpenSSH / ours | sshd CPU ms/conn OpenSSH / ours |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const kind of ['L', 'R', 'D']) {
       for (const par of [1, 8]) {
         const k = (n: string): string => key('short', n, `-${kind}`, `x${par}`);
@@ -718,9 +720,9 @@ function report(): string {
         const o = s(k('openssh'), 'perSecond');
         const u = s(k('ours'), 'perSecond');
         const slow = (n: string): number => (results.short[k(n)] ?? []).reduce((a, r) => a + r.slow, 0);
-        out.push(`| -${kind}${kind === 'D' ? ' (SOCKS5)' : ''} | ${par} | ${cell(s(k('raw'), 'perSecond'))} | ${cell(o)} | ${cell(u)} | ${ratioCell(u, o)} | ${num(s(k('openssh'), 'p50').median)} / ${num(s(k('openssh'), 'p99').median)} | ${num(s(k('ours'), 'p50').median)} / ${num(s(k('ours'), 'p99').median)} | ${slow('openssh')} / ${slow('ours')} | ${num(s(k('ours'), 'mainBusy').median)} | ${num(s(k('openssh'), 'fwdMsPerConn').median)} / ${num(s(k('ours'), 'fwdMsPerConn').median)} | ${num(s(k('openssh'), 'sshdMsPerConn').median)} / ${num(s(k('ours'), 'sshdMsPerConn').median)} |`);
+        out.push(`| -${kind}${kind === 'D' ? ' (SOCKS5)' : ''} | ${par} | ${cell(s(k('raw'), 'perSecond'))} | ${cell(o)} | ${cell(u)} | ${ratioCell(u, o)} | ${num(s(k('openssh'), 'p50').median)} / ${num(s(k('openssh'), 'p99').median)} | ${num(s(k('ours'), 'p50').median)} / ${num(s(k('ours'), 'p99').median)} | ${slow('openssh')} / ${slow('ours')} | ${num(s(k('ours'), 'mainBusy').median)} | ${num(s(k('openssh'), 'fwdMsPerConn').median)} / ${num(s(k('ours'), 'fwdMsPerConn').median)} | ${num(s(k('openssh'), 'fwdKernelMsPerConn').median)} / ${num(s(k('ours'), 'fwdKernelMsPerConn').median)} | ${num(s(k('openssh'), 'sshdMsPerConn').median)} / ${num(s(k('ours'), 'sshdMsPerConn').median)} |`);
         if (results.short[k('ours-client')]) {
-          out.push(`| -${kind} (EngineClient, as shipped) | ${par} | | | ${cell(s(k('ours-client'), 'perSecond'))} | ${ratioCell(s(k('ours-client'), 'perSecond'), o)} | | ${num(s(k('ours-client'), 'p50').median)} / ${num(s(k('ours-client'), 'p99').median)} | – / ${slow('ours-client')} | ${num(s(k('ours-client'), 'mainBusy').median)} | – / ${num(s(k('ours-client'), 'fwdMsPerConn').median)} | – / ${num(s(k('ours-client'), 'sshdMsPerConn').median)} |`);
+          out.push(`| -${kind} (EngineClient, as shipped) | ${par} | | | ${cell(s(k('ours-client'), 'perSecond'))} | ${ratioCell(s(k('ours-client'), 'perSecond'), o)} | | ${num(s(k('ours-client'), 'p50').median)} / ${num(s(k('ours-client'), 'p99').median)} | – / ${slow('ours-client')} | ${num(s(k('ours-client'), 'mainBusy').median)} | – / ${num(s(k('ours-client'), 'fwdMsPerConn').median)} | – / ${num(s(k('ours-client'), 'fwdKernelMsPerConn').median)} | – / ${num(s(k('ours-client'), 'sshdMsPerConn').median)} |`);
         }
       }
     }

@@ -37,16 +37,22 @@ export function resetPeak(pid: number): boolean {
   }
 }
 
-/** utime + stime of a process, seconds. */
-export function procCpu(pid: number): number {
+/** CPU time of a process (all its threads), seconds: in user space (utime) and in the kernel (stime). */
+export function procCpuTimes(pid: number): { user: number; kernel: number } {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // rest[11] = utime (field 14), rest[12] = stime (15)
-    return (Number(rest[11]) + Number(rest[12])) / TICK_HZ;
+    return { user: Number(rest[11]) / TICK_HZ, kernel: Number(rest[12]) / TICK_HZ };
   } catch {
-    return NaN;
+    return { user: NaN, kernel: NaN };
   }
+}
+
+/** utime + stime of a process, seconds. */
+export function procCpu(pid: number): number {
+  const t = procCpuTimes(pid);
+  return t.user + t.kernel;
 }
 
 /** Minor page faults of a process so far (all its threads): field 10 of /proc/PID/stat. */
@@ -62,6 +68,11 @@ export function procMinorFaults(pid: number): number {
 /** CPU seconds of several processes together (e.g. every sshd process of a connection). */
 export function cpuOf(pids: number[]): number {
   return pids.reduce((sum, pid) => sum + (procCpu(pid) || 0), 0);
+}
+
+/** The kernel's part (stime) of cpuOf: what the processes spent in system calls and interrupts. */
+export function kernelCpuOf(pids: number[]): number {
+  return pids.reduce((sum, pid) => sum + (procCpuTimes(pid).kernel || 0), 0);
 }
 
 /** Minor page faults of several processes together. */
