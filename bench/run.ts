@@ -21,7 +21,7 @@ import { type ActivationParts, type ActivationResult, measureActivation } from '
 import { BURST_SETTLE_MS, measureExtensionHost, phases, type ExtensionHostResult } from './lib/extensionHost';
 import { CODE_SERVER_VERSION } from '../test/e2e/harness';
 import { bulk, concurrentEcho, firstByte, shortConnections, startBulkServer, startEchoServer, startGreetingServer, type Target, type Via } from './lib/load';
-import { busyPercent, cpuOf, kernelCpuOf, listenOverflows, loadAverage, machineTicks, faultsOf, procMem, resetTreePeak, treeMem, withDescendants } from './lib/proc';
+import { busyPercent, cpuOf, cpuTimesOf, listenOverflows, loadAverage, machineTicks, faultsOf, procMem, resetTreePeak, treeMem, withDescendants } from './lib/proc';
 import { MiB, cell, median, num, ratio, ratioCell, summarize, type Summary } from './lib/stats';
 import { renderComparison, type BenchResults } from './lib/compare';
 
@@ -575,13 +575,13 @@ function cpuCounter(fx: Fixture, pid: number | undefined): () => BurstCpu {
   const sp = fx.sshd.processes();
   // The forwarder with its children: EngineClient runs the engine in a process of its own.
   const fp = pid === undefined ? [] : withDescendants(pid);
-  const f0 = cpuOf(fp);
-  const k0 = kernelCpuOf(fp);
+  const f0 = cpuTimesOf(fp);
   const s0 = cpuOf(sp);
   const b0 = process.cpuUsage();
   return () => {
     const b = process.cpuUsage(b0);
-    return { forwarder: cpuOf(fp) - f0, forwarderKernel: kernelCpuOf(fp) - k0, sshd: cpuOf(sp) - s0, clientsAndTarget: (b.user + b.system) / 1e6 };
+    const f = cpuTimesOf(fp);
+    return { forwarder: f.total - f0.total, forwarderKernel: f.kernel - f0.kernel, sshd: cpuOf(sp) - s0, clientsAndTarget: (b.user + b.system) / 1e6 };
   };
 }
 

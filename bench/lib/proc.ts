@@ -49,12 +49,6 @@ export function procCpuTimes(pid: number): { user: number; kernel: number } {
   }
 }
 
-/** utime + stime of a process, seconds. */
-export function procCpu(pid: number): number {
-  const t = procCpuTimes(pid);
-  return t.user + t.kernel;
-}
-
 /** Minor page faults of a process so far (all its threads): field 10 of /proc/PID/stat. */
 export function procMinorFaults(pid: number): number {
   try {
@@ -67,12 +61,19 @@ export function procMinorFaults(pid: number): number {
 
 /** CPU seconds of several processes together (e.g. every sshd process of a connection). */
 export function cpuOf(pids: number[]): number {
-  return pids.reduce((sum, pid) => sum + (procCpu(pid) || 0), 0);
+  return cpuTimesOf(pids).total;
 }
 
-/** The kernel's part (stime) of cpuOf: what the processes spent in system calls and interrupts. */
-export function kernelCpuOf(pids: number[]): number {
-  return pids.reduce((sum, pid) => sum + (procCpuTimes(pid).kernel || 0), 0);
+/** cpuOf, and its part in the kernel (stime): what the processes spent in system calls and interrupts. */
+export function cpuTimesOf(pids: number[]): { total: number; kernel: number } {
+  let total = 0;
+  let kernel = 0;
+  for (const pid of pids) {
+    const t = procCpuTimes(pid);
+    total += (t.user + t.kernel) || 0;
+    kernel += t.kernel || 0;
+  }
+  return { total, kernel };
 }
 
 /** Minor page faults of several processes together. */
