@@ -76,7 +76,7 @@ function binding<T>(name: string, looksRight: (b: Partial<T>) => boolean): T | u
       const b = typeof get === 'function' ? get.call(process, name) : undefined;
       if (b && looksRight(b)) found = b as T;
     } catch {
-      found = undefined;
+      // Not there (or it threw while we looked): undefined.
     }
     bindings.set(name, found);
   }
