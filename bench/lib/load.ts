@@ -60,8 +60,28 @@ function pump(s: net.Socket, total: number, done: () => void): void {
 }
 
 /**
- * Bulk target. Header: 'U' or 'D' + uint64 length. 'U': counts that many bytes, then answers one
- * byte ('K') and ends. 'D': sends that many bytes, then ends.
+ * Where `d`, arriving at byte `at` of a transfer, differs from what was sent (the bulk chunk
+ * repeated): the transfer's offset of the first differing byte, or -1 if it is all as sent.
+ * A compare per chunk-aligned piece: about the cost of a memcmp, so that a rate is only ever
+ * reported for bytes that arrived intact.
+ */
+export function firstDifference(d: Buffer, at: number): number {
+  const c = bulkChunk();
+  for (let i = 0; i < d.length;) {
+    const off = (at + i) % c.length;
+    const n = Math.min(d.length - i, c.length - off);
+    if (c.compare(d, i, i + n, off, off + n) !== 0) {
+      for (let j = 0; j < n; j++) if (d[i + j] !== c[off + j]) return at + i + j;
+    }
+    i += n;
+  }
+  return -1;
+}
+
+/**
+ * Bulk target. Header: 'U' or 'D' + uint64 length. 'U': takes that many bytes, each checked
+ * against what the client sends, then answers 'K' and ends — or, at the first byte that differs
+ * (or one past the length), answers `E<offset>` followed by a newline and ends. 'D': sends that many bytes, then ends.
  */
 export function startBulkServer(): Promise<Target> {
   return serve((s) => {
@@ -83,8 +103,13 @@ export function startBulkServer(): Promise<Target> {
           return;
         }
       }
+      const bad = got + d.length > want ? want : firstDifference(d, got);
       got += d.length;
-      if (got >= want) {
+      if (bad >= 0) {
+        s.off('data', onData);
+        s.resume();
+        s.end(`E${bad}\n`);
+      } else if (got === want) {
         s.off('data', onData);
         s.end('K');
       }
@@ -218,14 +243,24 @@ export async function bulk(via: Via, dir: 'to' | 'from', bytes: number, timeoutM
       else resolve({ bytes, seconds, mbps: bytes / seconds / 1e6 });
     };
     s.on('close', () => finish(new Error(`connection closed early (${dir}, ${got} of ${bytes} bytes)`)));
+    const changed = (offset: number): Error => new Error(`bulk ${dir}: the byte at offset ${offset} of ${bytes} is not the one sent (changed, lost, or one too many)`);
     if (dir === 'to') {
-      s.on('data', (d: Buffer) => { if (d.includes(0x4b)) finish(); });
+      let reply = '';
+      s.setEncoding('latin1');
+      s.on('data', (d: string) => {
+        reply += d;
+        if (reply.startsWith('K')) finish();
+        else if (reply.startsWith('E') && reply.endsWith('\n')) finish(changed(Number(reply.slice(1, -1))));
+        else if (!/^E\d*$/.test(reply)) finish(new Error(`bulk ${dir}: the target answered ${JSON.stringify(reply.slice(0, 40))}`));
+      });
       s.write(header('U', bytes));
       pump(s, bytes, noop);
     } else {
       s.on('data', (d: Buffer) => {
+        const bad = got + d.length > bytes ? bytes : firstDifference(d, got);
         got += d.length;
-        if (got >= bytes) finish();
+        if (bad >= 0) finish(changed(bad));
+        else if (got === bytes) finish();
       });
       s.write(header('D', bytes));
     }
