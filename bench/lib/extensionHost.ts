@@ -204,6 +204,8 @@ export interface ExtensionHostOptions {
   bulkBytes: number;
   shortMax: number;
   shortMs: number;
+  /** Connections per lane count in the unmeasured warm-up (V8 needs a few thousand to settle). */
+  shortWarmupMax: number;
   burst: number;
   /**
    * Write each phase's CPU profiles here: the extension host's thread and its worker threads. The
@@ -304,7 +306,7 @@ export async function measureExtensionHost(o: ExtensionHostOptions): Promise<Ext
     for (const via of [ours, theirs]) {
       await bulk(via.bulk, 'to', 64 * 1024 * 1024);
       await bulk(via.bulk, 'from', 64 * 1024 * 1024);
-      await shortConnections(via.echo, 8, o.shortMax, o.shortMs);
+      for (const lanes of [1, 8]) await shortConnections(via.echo, lanes, o.shortWarmupMax, o.shortMs);
       await concurrentEcho(via.echo, o.burst);
     }
     for (let r = 0; r < o.rounds; r++) {
