@@ -741,10 +741,10 @@ function report(): string {
     }
     out.push('');
     const warm = (n: string, kind: string, par: number): string => {
-      const w = results.shortWarmup?.[key('short', n, `-${kind}`, `x${par}`)];
+      const w = results.shortWarmup[key('short', n, `-${kind}`, `x${par}`)];
       return w ? `${num(w.perSecond)} conn/s at ${num(w.fwdMsPerConn ?? NaN)} CPU ms` : '–';
     };
-    if (results.shortWarmup && results.short[key('short', 'ours', '-L', 'x1')]) {
+    if (results.short[key('short', 'ours', '-L', 'x1')]) {
       out.push(`Warm-up, not in the table: before round 1 each scenario ran once for ≤ ${SHORT_WARMUP_MAX} connections or ${SHORT_MS / 1000} s — the first connections a fresh engine forwards, V8 still compiling. -L one lane: OpenSSH ${warm('openssh', 'L', 1)}, SSH Tunnels ${warm('ours', 'L', 1)}${results.short[key('short', 'ours-client', '-L', 'x1')] ? `, as shipped ${warm('ours-client', 'L', 1)}` : ''}.`, '');
     }
     const floor = (name: string): string => [1, 8].map((par) => ({ par, k: key('short', name, '-L', `x${par}`) })).filter((f) => results.short[f.k])
