@@ -5,6 +5,8 @@ import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 
 const minify = process.env.BENCH_MINIFY !== '0';
+// Where the bundles go: out/bench, or (the bench's smoke test) another folder two levels below the repository.
+const outdir = process.env.BENCH_BUILD_DIR ?? 'out/bench';
 
 /** Mirrors esbuild.config.mjs (production) except entry/outfile. */
 const shipped = {
@@ -29,7 +31,7 @@ if (fs.existsSync('src/core/worker/workerMain.ts')) {
   engineEntries.client = 'bench/client-entry.ts';
 }
 
-const engine = await esbuild.build({ ...shipped, entryPoints: engineEntries, outdir: 'out/bench' });
+const engine = await esbuild.build({ ...shipped, entryPoints: engineEntries, outdir });
 
 // Bench scripts: plain node, not part of what ships.
 await esbuild.build({
@@ -38,7 +40,7 @@ await esbuild.build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  outdir: 'out/bench',
+  outdir,
   // playwright-core: the activation measurement drives a real VS Code through the e2e harness.
   external: ['*.node', 'playwright-core'],
   logLevel: 'warning',
