@@ -22,14 +22,12 @@ function faultyRelay(port: number, direction: 'up' | 'down', fault: Fault | unde
     const pass = (from: net.Socket, to: net.Socket, spoil: boolean, skip: number): void => {
       let at = -skip;
       from.on('data', (d: Buffer) => {
-        if (spoil && fault && at <= offset && offset < at + d.length) {
-          const i = offset - at;
-          if (fault === 'flip') { d = Buffer.from(d); d[i] ^= 0xff; }
+        const i = offset - at; // where the spoiled byte falls in this chunk, if it does
+        at += d.length;
+        if (spoil && fault && i >= 0 && i < d.length) {
+          if (fault === 'flip') d = Buffer.concat([d.subarray(0, i), Buffer.from([d[i]! ^ 0xff]), d.subarray(i + 1)]);
           else if (fault === 'drop') d = Buffer.concat([d.subarray(0, i), d.subarray(i + 1)]);
           else d = Buffer.concat([d.subarray(0, i), Buffer.from([d[i]! ^ 0xff]), d.subarray(i)]);
-          at += d.length + (fault === 'drop' ? 1 : fault === 'add' ? -1 : 0);
-        } else {
-          at += d.length;
         }
         to.write(d);
       });
