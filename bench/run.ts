@@ -8,7 +8,7 @@
  * engine-in-a-worker variant), BENCH_PROFILE=1 (engine host runs with --cpu-prof into
  * bench/results/profiles), BENCH_VSCODE_SETTINGS={"setting": value} (more VS Code settings for the
  * vscode section), BENCH_VSCODE_EXTENSION=dir (another build of the extension for it: package.json,
- * dist/), BENCH_CLIENT_VARIANTS (below), BENCH_OUT=path.json, BENCH_PREVIOUS=path.json (the run to compare with;
+ * dist/), BENCH_CLIENT_VARIANTS (below), BENCH_SHORT_WARMUP (connections per short scenario's warm-up), BENCH_OUT=path.json, BENCH_PREVIOUS=path.json (the run to compare with;
  * default: what BENCH_OUT held before, kept as <name>.previous.json; empty: no comparison).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -39,7 +39,7 @@ const SHORT_MS = QUICK ? 1500 : 4000;
  * settle (its optimizing compiler busy for seconds, the engine's CPU per connection halving — see
  * bench/README.md), which 100 did not give; OpenSSH needs none and gets the same.
  */
-const SHORT_WARMUP_MAX = QUICK ? 300 : 4 * SHORT_MAX;
+const SHORT_WARMUP_MAX = Number(env.BENCH_SHORT_WARMUP ?? (QUICK ? 300 : 4 * SHORT_MAX));
 const FIRST_BYTE_N = QUICK ? 20 : 50;
 const BURST = Number(env.BENCH_BURST ?? 1000);
 /** Repetitions of the slow measurements (bursts, activation, RSS per host): as many as the rounds (the issue asks ≥ 5), one when quick. */
