@@ -39,7 +39,10 @@ test('the benchmark builds and runs: every transfer intact, every short row with
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     const timer = setTimeout(() => child.kill('SIGTERM'), 240_000);
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const code = await new Promise<number | string | null>((resolve) => {
+      child.on('exit', (c) => resolve(c));
+      child.on('error', (err) => resolve(`not started: ${err.message}`));
+    });
     clearTimeout(timer);
     assert.equal(code, 0, stderr.slice(-4000));
 

@@ -36,7 +36,7 @@ function faultyRelay(port: number, direction: 'up' | 'down', fault: Fault | unde
     pass(client, upstream, direction === 'up', 9);
     pass(upstream, client, direction === 'down', 0);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+  return new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', () => resolve({
     port: (server.address() as net.AddressInfo).port,
     close: () => { server.close(); for (const s of sockets) s.destroy(); },
   })));
