@@ -50,7 +50,8 @@ export class ConnectionLines {
     return false;
   }
 
-  private summarize(): void {
+  /** `span`: how long the window being summarized lasted (shorter than a window when the forward stops). */
+  private summarize(span = this.windowMs): void {
     this.timer = undefined;
     const n = this.skipped;
     this.skipped = 0;
@@ -58,7 +59,7 @@ export class ConnectionLines {
     this.windowStart = 0;
     if (n) {
       this.log.debug1(
-        `${this.where()}: ${n} more connection${n === 1 ? '' : 's'} in the last ${(this.windowMs / 1000).toFixed(1)} s, not logged one by one ` +
+        `${this.where()}: ${n} more connection${n === 1 ? '' : 's'} in the last ${duration(span)}, not logged one by one ` +
         `(only the first ${this.perWindow} are; the log level Debug logs every connection).`,
       );
     }
@@ -68,7 +69,11 @@ export class ConnectionLines {
   dispose(): void {
     if (this.timer) {
       clearTimeout(this.timer);
-      this.summarize();
+      this.summarize(Math.min(this.windowMs, Math.max(1, Date.now() - this.windowStart)));
     }
   }
+}
+
+function duration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }

@@ -20,18 +20,33 @@ describe('ConnectionLines', () => {
     assert.deepEqual(Array.from({ length: 10 }, () => lines.admit()), [true, true, true, false, false, false, false, false, false, false]);
     assert.deepEqual(texts, []);
     await wait(200);
-    assert.deepEqual(texts, ['debug1: Port 9999: 7 more connections in the last 0.1 s, not logged one by one (only the first 3 are; the log level Debug logs every connection).']);
+    assert.deepEqual(texts, ['debug1: Port 9999: 7 more connections in the last 100 ms, not logged one by one (only the first 3 are; the log level Debug logs every connection).']);
     assert.equal(lines.admit(), true, 'a new window logs again');
     lines.dispose();
   });
 
-  test('one skipped connection is counted in the singular; dispose says it at once', () => {
+  test('one skipped connection is counted in the singular; dispose says it at once, naming the time the window really lasted', async () => {
     const { log, texts } = logged('debug1');
     const lines = new ConnectionLines(log, () => 'Port 1', 1, 60_000);
     assert.equal(lines.admit(), true);
     assert.equal(lines.admit(), false);
+    await wait(50);
     lines.dispose();
-    assert.deepEqual(texts, ['debug1: Port 1: 1 more connection in the last 60.0 s, not logged one by one (only the first 1 are; the log level Debug logs every connection).']);
+    assert.equal(texts.length, 1);
+    const m = /^debug1: Port 1: 1 more connection in the last (\d+) ms, not logged one by one \(only the first 1 are; the log level Debug logs every connection\)\.$/.exec(texts[0]);
+    assert.ok(m, texts[0]);
+    assert.ok(+m[1] >= 45 && +m[1] < 1000, `the window lasted ~50 ms, the line says ${m[1]} ms`);
+  });
+
+  test('a full window is named in seconds', async () => {
+    const { log, texts } = logged('debug1');
+    const lines = new ConnectionLines(log, () => 'Port 4', 1, 1000);
+    lines.admit();
+    lines.admit();
+    lines.admit();
+    await wait(1100);
+    assert.deepEqual(texts, ['debug1: Port 4: 2 more connections in the last 1.0 s, not logged one by one (only the first 1 are; the log level Debug logs every connection).']);
+    lines.dispose();
   });
 
   test('at debug2 every connection is admitted; below debug1 none, and nothing is said', async () => {
