@@ -42,6 +42,8 @@ export interface TcpHandle {
   readStart(): number;
   readStop(): number;
   writeBuffer(req: object, data: Uint8Array): number;
+  /** `allBuffers`: every chunk is a Buffer (no strings). */
+  writev(req: object, chunks: Uint8Array[], allBuffers: true): number;
   shutdown(req: object): number;
   close(callback?: () => void): void;
   setNoDelay(enable: boolean): number;
@@ -52,7 +54,7 @@ export interface TcpHandle {
 }
 
 /** A request object: Node's C++ calls its `oncomplete`; `buffer` keeps a write's bytes alive. */
-interface Req { oncomplete?: (status: number) => void; buffer?: Uint8Array }
+interface Req { oncomplete?: (status: number) => void; buffer?: Uint8Array | Uint8Array[] }
 interface StreamWrap {
   WriteWrap: new () => Req;
   ShutdownWrap: new () => Req;
@@ -195,7 +197,7 @@ function connectOne(wrap: StreamWrap, tcp: TcpWrap, to: dns.LookupAddress, port:
 function isTcpHandle(h: unknown): h is TcpHandle {
   const o = h as Partial<Record<keyof TcpHandle, unknown>> | null;
   return typeof o === 'object' && o !== null && typeof o.readStart === 'function' && typeof o.readStop === 'function' &&
-    typeof o.writeBuffer === 'function' && typeof o.shutdown === 'function' && typeof o.close === 'function' &&
+    typeof o.writeBuffer === 'function' && typeof o.writev === 'function' && typeof o.shutdown === 'function' && typeof o.close === 'function' &&
     typeof o.useUserBuffer === 'function' && typeof o.getpeername === 'function' && typeof o.writeQueueSize === 'number';
 }
 
@@ -244,6 +246,8 @@ export class HandleSocket {
   private needDrain = false;
   /** Given back by `unshift`: read before the caller took over, delivered first on resume(). */
   private held: Buffer | undefined;
+  /** Written since the last flush: they go to the kernel together once this run of JavaScript ends. */
+  private pending: Buffer[] = [];
 
   constructor(private readonly handle: TcpHandle, private readonly wrap: StreamWrap) {
     handle.setNoDelay(true);
@@ -293,27 +297,42 @@ export class HandleSocket {
     if (rest.length) this.held = this.held ? Buffer.concat([rest, this.held]) : rest;
   }
 
-  /** Queues `chunk`; false when the caller should wait for onDrain before writing more. */
+  /**
+   * Queues `chunk`; false when the caller should wait for onDrain before writing more. Chunks
+   * written in one run of JavaScript (the channel packets ssh2 parses out of one read of the SSH
+   * socket) go to the kernel together in one writev once it ends, as OpenSSH's client writes a
+   * channel's output once per loop instead of once per packet.
+   */
   write(chunk: Buffer): boolean {
     if (this.closed || this.writeEnded) return false;
-    const req = new this.wrap.WriteWrap();
-    req.oncomplete = this.afterWrite;
-    const err = this.handle.writeBuffer(req, chunk);
-    if (err) {
-      this.destroy();
-      return false;
-    }
-    // What the kernel did not take at once is written from `chunk` later: keep it alive until then
-    // (libuv holds a pointer into it, not a reference V8's collector sees).
-    req.buffer = chunk;
+    if (this.pending.length === 0) queueMicrotask(this.flush);
+    this.pending.push(chunk);
     if (this.handle.writeQueueSize < HIGH_WATER_MARK) return true;
     this.needDrain = true;
     return false;
   }
 
+  /** Hands what write() queued to the kernel; libuv keeps what it did not take. */
+  private readonly flush = (): void => {
+    const chunks = this.pending;
+    if (chunks.length === 0 || this.closed) return;
+    this.pending = [];
+    const req = new this.wrap.WriteWrap();
+    req.oncomplete = this.afterWrite;
+    const err = chunks.length === 1 ? this.handle.writeBuffer(req, chunks[0]!) : this.handle.writev(req, chunks, true);
+    if (err) return this.destroy();
+    // What the kernel did not take at once is written from the chunks later: keep them alive until
+    // then (libuv holds pointers into them, not references V8's collector sees). write() returned
+    // false only with bytes already queued in libuv; these queue behind them, so a completion
+    // comes, and afterWrite says when the queue has emptied.
+    req.buffer = chunks;
+  };
+
   /** Half-closes: FIN once what was written has gone; reading goes on. */
   end(): void {
     if (this.closed || this.writeEnded) return;
+    this.flush();
+    if (this.closed) return;
     this.writeEnded = true;
     const req = new this.wrap.ShutdownWrap();
     req.oncomplete = this.afterShutdown;
@@ -325,6 +344,7 @@ export class HandleSocket {
     if (this.closed) return;
     this.closed = true;
     this.reading = false;
+    this.pending = [];
     // Node's handle takes only a function here (anything else aborts the process).
     this.handle.onread = ignoreRead;
     this.handle.close(() => this.onClose());

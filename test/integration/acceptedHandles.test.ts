@@ -104,6 +104,52 @@ describe('-D: the SOCKS handshake on the handle', () => {
   }
 });
 
+describe('HandleSocket writes', () => {
+  /**
+   * A script for this Node and code-server's: a server whose accepted connections come as
+   * HandleSockets writes 64 distinct 32 KiB chunks in one run of JavaScript — as ssh2 hands over
+   * the packets of one read of the SSH socket — and half-closes at once; the client checks every
+   * byte and the end. Prints the JSON of what it saw.
+   */
+  const script = (module: string): string => `
+    const net = require('node:net');
+    const crypto = require('node:crypto');
+    const m = require(${JSON.stringify(module)});
+    const chunks = Array.from({ length: 64 }, () => crypto.randomBytes(32 * 1024));
+    const server = net.createServer(() => { console.log(JSON.stringify({ error: 'a net.Socket came, not a HandleSocket' })); process.exit(4); });
+    server.listen(0, '127.0.0.1', () => {
+      const ok = m.acceptHandles(server, (socket) => {
+        const accepted = chunks.map((c) => socket.write(c));
+        socket.end();
+        socket.resume();
+        socket.onEnd = () => socket.destroy();
+        result.allTrue = accepted.every(Boolean);
+      });
+      const result = { acceptHandles: ok };
+      const got = [];
+      const client = net.connect(server.address().port, '127.0.0.1');
+      client.on('data', (d) => got.push(d));
+      client.on('end', () => {
+        const all = Buffer.concat(got);
+        result.intact = all.equals(Buffer.concat(chunks));
+        result.length = all.length;
+        client.end();
+        server.close();
+        console.log(JSON.stringify(result));
+      });
+    });`;
+
+  for (const [name, node] of [['this Node', process.execPath], ["code-server's Node", e2eInstall().node24]] as const) {
+    test(`on ${name}: accepted connections are HandleSockets, and 64 writes in one run then end() arrive whole, in order, before the end`, (t) => {
+      if (!fs.existsSync(node)) return t.skip(`no ${node} (bash test/setup.sh installs code-server's Node)`);
+      const module = path.join(__dirname, '..', '..', 'src', 'core', 'handleSocket.js');
+      const r = spawnSync(node, ['-e', script(module)], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(r.status, 0, r.stderr || r.stdout);
+      assert.deepEqual(JSON.parse(r.stdout), { acceptHandles: true, allTrue: true, intact: true, length: 64 * 32 * 1024 });
+    });
+  }
+});
+
 describe('-R connections to their targets on TCP handles', () => {
   const { withForward, collect, settled, connectionsOf, receivedBy } = forwardHelpers(suite, 'R');
 
