@@ -31,6 +31,8 @@ interface ManagerLike {
 let manager: ManagerLike | undefined;
 let eld: IntervalHistogram | undefined;
 const logTail: string[] = [];
+/** Lines above debug (info, error): what a user would see at VS Code's Info level, e.g. a target not reached. */
+const notices: string[] = [];
 
 const prompter = {
   password: async () => undefined,
@@ -48,6 +50,7 @@ async function handle(req: Req): Promise<unknown> {
       log.onLine((l) => {
         logTail.push(l.text);
         if (logTail.length > 200) logTail.shift();
+        if ((l.level === 'error' || l.level === 'info') && notices.length < 200) notices.push(l.text);
       });
       const t0 = performance.now();
       const options = { log, prompter, configFile: req.configFile as string, homeDir: req.homeDir as string, reconnect: false };
@@ -89,6 +92,9 @@ async function handle(req: Req): Promise<unknown> {
       return manager!.snapshot();
     case 'log':
       return logTail.slice(-50);
+    case 'notices':
+      // Those since the last call.
+      return notices.splice(0);
     case 'eldStart':
       eld?.disable();
       eld = monitorEventLoopDelay({ resolution: (req.resolution as number) ?? 5 });

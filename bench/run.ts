@@ -640,12 +640,18 @@ async function sectionConcurrent(fx: Fixture): Promise<void> {
           resetTreePeak(pid);
           const cpu = cpuCounter(fx, pid);
           const overflows = listenOverflows();
+          await f.engine?.call('notices').catch(() => []);
           const r = await concurrentEcho(viaFor(fx, f.ports.get(cipher)!, kind, 'echo'), BURST);
           const used = cpu();
           const retransmits = { ...r.waited, overflows: listenOverflows() - overflows };
           const peak = treeMem(pid)!.hwm;
           pending.push({ k: key('concurrent', f.name, `-${kind}`), pid, end: Date.now(), r: { seconds: r.seconds, failures: r.failures, reasons: r.reasons, echoed: r.echoed, rssFresh: fresh.get(f.name), rssBefore, peak, cpu: used, retransmits } });
           log(`concurrent ${f.name} -${kind}: ${r.echoed}/${BURST} echoed in ${r.seconds.toFixed(3)} s${r.failures ? ` (failed: ${JSON.stringify(r.reasons)})` : ''}`);
+          if (r.failures && f.engine) {
+            // What the engine said meanwhile (a target not reached, a channel refused), or that it said nothing.
+            const said = [...new Set(await f.engine.call('notices').catch(() => []) as string[])];
+            log(`${f.name} said during that burst: ${said.length ? `\n  ${said.slice(0, 10).join('\n  ')}` : 'nothing above debug'}`);
+          }
           await sleep(500);
         }
         for (const p of pending) {
