@@ -60,22 +60,24 @@ function pump(s: net.Socket, total: number, done: () => void): void {
 }
 
 /**
- * Where `d`, arriving at byte `at` of a transfer, differs from what was sent (the bulk chunk
- * repeated): the transfer's offset of the first differing byte, or -1 if it is all as sent.
- * A compare per chunk-aligned piece: about the cost of a memcmp, so that a rate is only ever
- * reported for bytes that arrived intact.
+ * Where `d`, arriving at byte `at` of a transfer of `total` bytes, differs from what was sent (the
+ * bulk chunk repeated): the transfer's offset of the first differing byte, `total` if every byte
+ * up to the end was as sent but more came, or -1 if it is all as sent. A compare per
+ * chunk-aligned piece: about the cost of a memcmp, so that a rate is only ever reported for bytes
+ * that arrived intact.
  */
-export function firstDifference(d: Buffer, at: number): number {
+export function firstDifference(d: Buffer, at: number, total: number): number {
   const c = bulkChunk();
-  for (let i = 0; i < d.length;) {
+  const end = Math.min(d.length, total - at);
+  for (let i = 0; i < end;) {
     const off = (at + i) % c.length;
-    const n = Math.min(d.length - i, c.length - off);
+    const n = Math.min(end - i, c.length - off);
     if (c.compare(d, i, i + n, off, off + n) !== 0) {
       for (let j = 0; j < n; j++) if (d[i + j] !== c[off + j]) return at + i + j;
     }
     i += n;
   }
-  return -1;
+  return d.length > end ? total : -1;
 }
 
 /**
@@ -103,7 +105,7 @@ export function startBulkServer(): Promise<Target> {
           return;
         }
       }
-      const bad = got + d.length > want ? want : firstDifference(d, got);
+      const bad = firstDifference(d, got, want);
       got += d.length;
       if (bad >= 0) {
         s.off('data', onData);
@@ -257,7 +259,7 @@ export async function bulk(via: Via, dir: 'to' | 'from', bytes: number, timeoutM
       pump(s, bytes, noop);
     } else {
       s.on('data', (d: Buffer) => {
-        const bad = got + d.length > bytes ? bytes : firstDifference(d, got);
+        const bad = firstDifference(d, got, bytes);
         got += d.length;
         if (bad >= 0) finish(changed(bad));
         else if (got === bytes) finish();

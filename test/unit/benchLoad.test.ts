@@ -7,7 +7,8 @@ import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { bulk, startBulkServer, type Target } from '../../bench/lib/load';
 
-type Fault = 'flip' | 'drop' | 'add';
+/** 'flip+more': the byte changed, and one byte too many at the end of the same piece. */
+type Fault = 'flip' | 'drop' | 'add' | 'flip+more';
 
 /** A relay to `port` that, in the given direction, spoils the byte at `offset` of the stream after the 9-byte header. */
 function faultyRelay(port: number, direction: 'up' | 'down', fault: Fault | undefined, offset: number): Promise<{ port: number; close(): void }> {
@@ -27,7 +28,8 @@ function faultyRelay(port: number, direction: 'up' | 'down', fault: Fault | unde
         if (spoil && fault && i >= 0 && i < d.length) {
           if (fault === 'flip') d = Buffer.concat([d.subarray(0, i), Buffer.from([d[i]! ^ 0xff]), d.subarray(i + 1)]);
           else if (fault === 'drop') d = Buffer.concat([d.subarray(0, i), d.subarray(i + 1)]);
-          else d = Buffer.concat([d.subarray(0, i), Buffer.from([d[i]! ^ 0xff]), d.subarray(i)]);
+          else if (fault === 'add') d = Buffer.concat([d.subarray(0, i), Buffer.from([d[i]! ^ 0xff]), d.subarray(i)]);
+          else d = Buffer.concat([d.subarray(0, i), Buffer.from([d[i]! ^ 0xff]), d.subarray(i + 1), Buffer.from([0])]);
         }
         to.write(d);
       });
@@ -70,5 +72,14 @@ describe('bench bulk transfers check every byte', () => {
         }
       });
     }
+    test(`${dir}: a byte changed near the end and one too many behind it in the same piece: the changed byte is named`, async () => {
+      const offset = size - 10;
+      const relay = await faultyRelay(target.port, dir === 'to' ? 'up' : 'down', 'flip+more', offset);
+      try {
+        await assert.rejects(bulk({ port: relay.port }, dir, size, 20_000), new RegExp(`^Error: bulk ${dir}: the byte at offset ${offset} of ${size} is not the one sent`));
+      } finally {
+        relay.close();
+      }
+    });
   }
 });
