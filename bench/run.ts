@@ -21,7 +21,7 @@ import { type ActivationParts, type ActivationResult, measureActivation } from '
 import { BURST_SETTLE_MS, measureExtensionHost, phases, type ExtensionHostResult } from './lib/extensionHost';
 import { CODE_SERVER_VERSION } from '../test/e2e/harness';
 import { bulk, concurrentEcho, firstByte, shortConnections, startBulkServer, startEchoServer, startGreetingServer, type Target, type Via } from './lib/load';
-import { busyPercent, cpuOf, cpuTimesOf, listenOverflows, loadAverage, machineTicks, faultsOf, procMem, resetTreePeak, treeMem, withDescendants } from './lib/proc';
+import { busyPercent, cpuOf, cpuTimesOf, listenOverflows, loadAverage, machineTicks, faultsOf, procMem, readsAndSleepsOf, resetTreePeak, treeMem, withDescendants } from './lib/proc';
 import { MiB, cell, median, num, ratio, ratioCell, summarize, type Summary } from './lib/stats';
 import { renderComparison, type BenchResults } from './lib/compare';
 
@@ -233,7 +233,7 @@ const results = {
   meta: {} as Record<string, unknown>,
   static: {} as Record<string, unknown>,
   bulk: {} as Record<string, BulkRun[]>,
-  short: {} as Record<string, Array<{ perSecond: number; p50: number; p99: number; max: number; slow: number; failures: number; connections: number; mainBusy?: number; fwdMsPerConn?: number; fwdKernelMsPerConn?: number; sshdMsPerConn?: number }>>,
+  short: {} as Record<string, Array<{ perSecond: number; p50: number; p99: number; max: number; slow: number; failures: number; connections: number; mainBusy?: number; fwdMsPerConn?: number; fwdKernelMsPerConn?: number; sshdMsPerConn?: number; sshdReadsPerConn?: number; sshdSleepsPerConn?: number }>>,
   firstByte: {} as Record<string, Array<{ p50: number; p99: number; max: number; slow: number; n: number }>>,
   /** Each short scenario's warm-up pass, before round 1: its first connections, JIT still cold. */
   shortWarmup: {} as Record<string, { perSecond: number; connections: number; fwdMsPerConn?: number }>,
@@ -561,6 +561,7 @@ async function shortRounds(fx: Fixture, fwds: Fwd[], scenarios: ShortScenario[],
         perSecond: r.perSecond, p50: r.p50, p99: r.p99, max: r.max, slow: r.slow, failures: r.failures, connections: r.connections, mainBusy,
         fwdMsPerConn: s.pid === undefined ? undefined : 1000 * used.forwarder / r.connections,
         fwdKernelMsPerConn: s.pid === undefined ? undefined : 1000 * used.forwarderKernel / r.connections, sshdMsPerConn: 1000 * used.sshd / r.connections,
+        sshdReadsPerConn: used.sshdReads / r.connections, sshdSleepsPerConn: used.sshdSleeps / r.connections,
       });
       await sleep(200);
     }
@@ -579,7 +580,11 @@ async function shortRounds(fx: Fixture, fwds: Fwd[], scenarios: ShortScenario[],
 }
 
 /** CPU seconds spent during a measurement by the forwarder, by every sshd process, and by this process (the clients and the targets). */
-interface BurstCpu { forwarder: number; sshd: number; clientsAndTarget: number; /** The kernel's part of `forwarder`. */ forwarderKernel: number }
+interface BurstCpu {
+  forwarder: number; sshd: number; clientsAndTarget: number; /** The kernel's part of `forwarder`. */ forwarderKernel: number;
+  /** Read system calls of every sshd process, and how often they slept waiting for input. */
+  sshdReads: number; sshdSleeps: number;
+}
 /** Connections of a burst that waited on the kernel's retransmit timers, and the accept-queue overflows behind them. */
 interface BurstRetransmits { connect: number; echo: number; overflows: number }
 
@@ -590,11 +595,16 @@ function cpuCounter(fx: Fixture, pid: number | undefined): () => BurstCpu {
   const fp = pid === undefined ? [] : withDescendants(pid);
   const f0 = cpuTimesOf(fp);
   const s0 = cpuOf(sp);
+  const rs0 = readsAndSleepsOf(sp);
   const b0 = process.cpuUsage();
   return () => {
     const b = process.cpuUsage(b0);
     const f = cpuTimesOf(fp);
-    return { forwarder: f.total - f0.total, forwarderKernel: f.kernel - f0.kernel, sshd: cpuOf(sp) - s0, clientsAndTarget: (b.user + b.system) / 1e6 };
+    const rs = readsAndSleepsOf(sp);
+    return {
+      forwarder: f.total - f0.total, forwarderKernel: f.kernel - f0.kernel, sshd: cpuOf(sp) - s0, clientsAndTarget: (b.user + b.system) / 1e6,
+      sshdReads: rs.reads - rs0.reads, sshdSleeps: rs.sleeps - rs0.sleeps,
+    };
   };
 }
 
@@ -729,9 +739,9 @@ function report(): string {
   if (SECTIONS.has('short')) {
     out.push(`### Short connections: open, 1-byte echo, close (≤ ${SHORT_MAX} connections or ${SHORT_MS / 1000} s per measurement)`, '');
     out.push('"main thread busy": event-loop utilization of the engine host\'s main thread during the run — the extension host\'s thread (with the engine off it, what the extension host still does per connection: snapshots and log lines from the engine).', '');
-    out.push('CPU ms per connection (from /proc, 10 ms ticks over ≤ 1000 connections): the forwarder process (ssh, or the node process with the engine; all its threads), of that the part in the kernel (stime; the rest is user space), and all sshd processes.', '');
-    out.push('| forward | lanes | raw (no tunnel) conn/s | OpenSSH conn/s | SSH Tunnels conn/s | ratio (rounds) | p50 / p99 ms OpenSSH | p50 / p99 ms ours | > 40 ms OpenSSH / ours (total) | main thread busy % | CPU ms/conn forwarder OpenSSH / ours | of it in the kernel OpenSSH / ours | sshd CPU ms/conn OpenSSH / ours |');
-    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    out.push('CPU ms per connection (from /proc, 10 ms ticks over ≤ 1000 connections): the forwarder process (ssh, or the node process with the engine; all its threads), of that the part in the kernel (stime; the rest is user space), and all sshd processes. sshd reads and sleeps per connection: the read system calls of all sshd processes (/proc/PID/io), and how often they slept waiting for input (voluntary context switches; each one a sleep and a wake-up).', '');
+    out.push('| forward | lanes | raw (no tunnel) conn/s | OpenSSH conn/s | SSH Tunnels conn/s | ratio (rounds) | p50 / p99 ms OpenSSH | p50 / p99 ms ours | > 40 ms OpenSSH / ours (total) | main thread busy % | CPU ms/conn forwarder OpenSSH / ours | of it in the kernel OpenSSH / ours | sshd CPU ms/conn OpenSSH / ours | sshd reads / sleeps per conn OpenSSH · ours |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const kind of ['L', 'R', 'D']) {
       for (const par of [1, 8]) {
         const k = (n: string): string => key('short', n, `-${kind}`, `x${par}`);
@@ -739,9 +749,10 @@ function report(): string {
         const o = s(k('openssh'), 'perSecond');
         const u = s(k('ours'), 'perSecond');
         const slow = (n: string): number => (results.short[k(n)] ?? []).reduce((a, r) => a + r.slow, 0);
-        out.push(`| -${kind}${kind === 'D' ? ' (SOCKS5)' : ''} | ${par} | ${cell(s(k('raw'), 'perSecond'))} | ${cell(o)} | ${cell(u)} | ${ratioCell(u, o)} | ${num(s(k('openssh'), 'p50').median)} / ${num(s(k('openssh'), 'p99').median)} | ${num(s(k('ours'), 'p50').median)} / ${num(s(k('ours'), 'p99').median)} | ${slow('openssh')} / ${slow('ours')} | ${num(s(k('ours'), 'mainBusy').median)} | ${num(s(k('openssh'), 'fwdMsPerConn').median)} / ${num(s(k('ours'), 'fwdMsPerConn').median)} | ${num(s(k('openssh'), 'fwdKernelMsPerConn').median)} / ${num(s(k('ours'), 'fwdKernelMsPerConn').median)} | ${num(s(k('openssh'), 'sshdMsPerConn').median)} / ${num(s(k('ours'), 'sshdMsPerConn').median)} |`);
+        const readsSleeps = (n: string): string => `${num(s(k(n), 'sshdReadsPerConn').median)} / ${num(s(k(n), 'sshdSleepsPerConn').median)}`;
+        out.push(`| -${kind}${kind === 'D' ? ' (SOCKS5)' : ''} | ${par} | ${cell(s(k('raw'), 'perSecond'))} | ${cell(o)} | ${cell(u)} | ${ratioCell(u, o)} | ${num(s(k('openssh'), 'p50').median)} / ${num(s(k('openssh'), 'p99').median)} | ${num(s(k('ours'), 'p50').median)} / ${num(s(k('ours'), 'p99').median)} | ${slow('openssh')} / ${slow('ours')} | ${num(s(k('ours'), 'mainBusy').median)} | ${num(s(k('openssh'), 'fwdMsPerConn').median)} / ${num(s(k('ours'), 'fwdMsPerConn').median)} | ${num(s(k('openssh'), 'fwdKernelMsPerConn').median)} / ${num(s(k('ours'), 'fwdKernelMsPerConn').median)} | ${num(s(k('openssh'), 'sshdMsPerConn').median)} / ${num(s(k('ours'), 'sshdMsPerConn').median)} | ${readsSleeps('openssh')} · ${readsSleeps('ours')} |`);
         if (results.short[k('ours-client')]) {
-          out.push(`| -${kind} (EngineClient, as shipped) | ${par} | | | ${cell(s(k('ours-client'), 'perSecond'))} | ${ratioCell(s(k('ours-client'), 'perSecond'), o)} | | ${num(s(k('ours-client'), 'p50').median)} / ${num(s(k('ours-client'), 'p99').median)} | – / ${slow('ours-client')} | ${num(s(k('ours-client'), 'mainBusy').median)} | – / ${num(s(k('ours-client'), 'fwdMsPerConn').median)} | – / ${num(s(k('ours-client'), 'fwdKernelMsPerConn').median)} | – / ${num(s(k('ours-client'), 'sshdMsPerConn').median)} |`);
+          out.push(`| -${kind} (EngineClient, as shipped) | ${par} | | | ${cell(s(k('ours-client'), 'perSecond'))} | ${ratioCell(s(k('ours-client'), 'perSecond'), o)} | | ${num(s(k('ours-client'), 'p50').median)} / ${num(s(k('ours-client'), 'p99').median)} | – / ${slow('ours-client')} | ${num(s(k('ours-client'), 'mainBusy').median)} | – / ${num(s(k('ours-client'), 'fwdMsPerConn').median)} | – / ${num(s(k('ours-client'), 'fwdKernelMsPerConn').median)} | – / ${num(s(k('ours-client'), 'sshdMsPerConn').median)} | – · ${readsSleeps('ours-client')} |`);
         }
       }
     }

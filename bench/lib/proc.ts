@@ -59,6 +59,37 @@ export function procMinorFaults(pid: number): number {
   }
 }
 
+/**
+ * Read system calls of a process (syscr in /proc/PID/io: all its threads) and how often its
+ * threads slept waiting for something (voluntary context switches, summed over /proc/PID/task).
+ */
+export function procReadsAndSleeps(pid: number): { reads: number; sleeps: number } {
+  try {
+    const io = fs.readFileSync(`/proc/${pid}/io`, 'utf8');
+    const reads = Number(/^syscr:\s*(\d+)/m.exec(io)?.[1] ?? NaN);
+    let sleeps = 0;
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      sleeps += Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? NaN);
+    }
+    return { reads, sleeps };
+  } catch {
+    return { reads: NaN, sleeps: NaN };
+  }
+}
+
+/** procReadsAndSleeps of several processes together. */
+export function readsAndSleepsOf(pids: number[]): { reads: number; sleeps: number } {
+  let reads = 0;
+  let sleeps = 0;
+  for (const pid of pids) {
+    const r = procReadsAndSleeps(pid);
+    reads += r.reads || 0;
+    sleeps += r.sleeps || 0;
+  }
+  return { reads, sleeps };
+}
+
 /** CPU seconds of several processes together (e.g. every sshd process of a connection). */
 export function cpuOf(pids: number[]): number {
   return cpuTimesOf(pids).total;
