@@ -59,35 +59,44 @@ export function procMinorFaults(pid: number): number {
   }
 }
 
-/**
- * Read system calls of a process (syscr in /proc/PID/io: all its threads) and how often its
- * threads slept waiting for something (voluntary context switches, summed over /proc/PID/task).
- */
-export function procReadsAndSleeps(pid: number): { reads: number; sleeps: number } {
+/** What procReadsAndSleeps counts. */
+export interface ReadsAndSleeps {
+  /** Read system calls (syscr in /proc/PID/io: all its threads). */
+  reads: number;
+  /** How often its threads slept waiting for something (voluntary context switches). */
+  sleeps: number;
+  /** How often its threads were taken off the CPU while they could still run (nonvoluntary context switches). */
+  preemptions: number;
+}
+
+/** A process's reads, sleeps and preemptions so far, its threads' switches summed over /proc/PID/task. */
+export function procReadsAndSleeps(pid: number): ReadsAndSleeps {
   try {
     const io = fs.readFileSync(`/proc/${pid}/io`, 'utf8');
     const reads = Number(/^syscr:\s*(\d+)/m.exec(io)?.[1] ?? NaN);
     let sleeps = 0;
+    let preemptions = 0;
     for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
       const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
       sleeps += Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? NaN);
+      preemptions += Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? NaN);
     }
-    return { reads, sleeps };
+    return { reads, sleeps, preemptions };
   } catch {
-    return { reads: NaN, sleeps: NaN };
+    return { reads: NaN, sleeps: NaN, preemptions: NaN };
   }
 }
 
 /** procReadsAndSleeps of several processes together. */
-export function readsAndSleepsOf(pids: number[]): { reads: number; sleeps: number } {
-  let reads = 0;
-  let sleeps = 0;
+export function readsAndSleepsOf(pids: number[]): ReadsAndSleeps {
+  const sum: ReadsAndSleeps = { reads: 0, sleeps: 0, preemptions: 0 };
   for (const pid of pids) {
     const r = procReadsAndSleeps(pid);
-    reads += r.reads || 0;
-    sleeps += r.sleeps || 0;
+    sum.reads += r.reads || 0;
+    sum.sleeps += r.sleeps || 0;
+    sum.preemptions += r.preemptions || 0;
   }
-  return { reads, sleeps };
+  return sum;
 }
 
 /** CPU seconds of several processes together (e.g. every sshd process of a connection). */

@@ -1,7 +1,8 @@
 /**
  * bench/lib/proc.ts: the reads and sleeps the bench counts for sshd per connection are a process's
  * read system calls and the times any of its threads slept — a child that makes 40 reads and
- * sleeps 40 times, on a thread other than its main one, is counted at that.
+ * sleeps 40 times, on a thread other than its main one, is counted at that; its preemptions are
+ * the times a thread that could still run was taken off the CPU.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -70,8 +71,40 @@ test('a process\'s reads and sleeps, all threads counted', { skip: process.platf
   }
 });
 
+// On "go": the main thread and a worker thread both spin for 400 ms — on one CPU (taskset), so
+// the scheduler keeps taking one of them off it to run the other; then "done".
+const SPINNERS = `
+const { Worker } = require('node:worker_threads');
+const spin = \`const end = Date.now() + 400; while (Date.now() < end);\`;
+process.stdout.write('ready\\n');
+process.stdin.once('data', () => {
+  const w = new Worker(spin, { eval: true });
+  eval(spin);
+  w.once('exit', () => process.stdout.write('done\\n'));
+});
+`;
+
+test('a process whose threads compete for one CPU is counted as preempted, not as sleeping', { skip: process.platform !== 'linux' }, async () => {
+  const child = spawn('taskset', ['-c', '0', process.execPath, '-e', SPINNERS], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    await line(child, 'ready');
+    const before = procReadsAndSleeps(child.pid!);
+    const done = line(child, 'done');
+    child.stdin!.write('go\n');
+    await done;
+    const after = procReadsAndSleeps(child.pid!);
+    const preemptions = after.preemptions - before.preemptions;
+    // Two threads that never wait, one CPU, 400 ms: the scheduler's slices are a few ms each.
+    assert.ok(preemptions >= 20, `preemptions counted: ${preemptions}, expected dozens`);
+    assert.ok(after.sleeps - before.sleeps < preemptions, `sleeps ${after.sleeps - before.sleeps} vs preemptions ${preemptions}: spinning is not sleeping`);
+  } finally {
+    child.kill();
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+  }
+});
+
 test('a process that is gone counts as nothing, not as an error', () => {
   const r = procReadsAndSleeps(999_999_999);
-  assert.ok(Number.isNaN(r.reads) && Number.isNaN(r.sleeps));
-  assert.deepEqual(readsAndSleepsOf([999_999_999]), { reads: 0, sleeps: 0 });
+  assert.ok(Number.isNaN(r.reads) && Number.isNaN(r.sleeps) && Number.isNaN(r.preemptions));
+  assert.deepEqual(readsAndSleepsOf([999_999_999]), { reads: 0, sleeps: 0, preemptions: 0 });
 });
