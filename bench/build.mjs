@@ -35,7 +35,7 @@ const engine = await esbuild.build({ ...shipped, entryPoints: engineEntries, out
 
 // Bench scripts: plain node, not part of what ships.
 await esbuild.build({
-  entryPoints: { run: 'bench/run.ts', engineHost: 'bench/engineHost.ts', compare: 'bench/compare.ts', extensionLoad: 'bench/extensionLoad.ts', nodeEcho: 'bench/nodeEcho.ts', readBuffer: 'bench/readBuffer.ts', cipherThreads: 'bench/cipherThreads.ts' },
+  entryPoints: { run: 'bench/run.ts', engineHost: 'bench/engineHost.ts', compare: 'bench/compare.ts', extensionLoad: 'bench/extensionLoad.ts', nodeEcho: 'bench/nodeEcho.ts', readBuffer: 'bench/readBuffer.ts', cipherThreads: 'bench/cipherThreads.ts', sshdSideBySide: 'bench/sshdSideBySide.ts' },
   bundle: true,
   platform: 'node',
   target: 'node20',
