@@ -1,7 +1,7 @@
 /**
  * sshd's own CPU per GB when it sends to OpenSSH's `ssh` and when it sends to SSH Tunnels' engine,
  * -L downloads (aes128-gcm), measured two ways in each round: both downloads at the same moment
- * (each client's connection has its own sshd session process, so each is measured alone), and
+ * (each client's connection has its own sshd session process, so each is measured on its own), and
  * each download by itself, as the bench's bulk section measures them.
  *
  *   node bench/build.mjs && node out/bench/sshdSideBySide.js      (BENCH_BULK_MB=512, BENCH_ROUNDS=4)
@@ -9,7 +9,7 @@
  * Why (bench/README.md, "Why the misses remain"): by itself, sshd spends ~1.2× the CPU per GB
  * sending to us that it spends sending to `ssh`, with the same system calls. If our connection
  * asked more of sshd, the ratio would hold when both run at once; if it is the state of the
- * machine while ours runs (our engine needs more CPU, so the 2 cores are busier), it would not.
+ * machine while ours runs, it would not. (2026-11-27: together 1.04×, alone 1.15× — the latter.)
  * Also printed: sshd's sleeps (voluntary context switches) and preemptions (involuntary) per GB,
  * and how busy the machine was (200 % = both cores).
  */

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import * as fs from 'node:fs';
 import { test } from 'node:test';
 import { procReadsAndSleeps, readsAndSleepsOf } from '../../bench/lib/proc';
 
@@ -85,7 +86,9 @@ process.stdin.once('data', () => {
 `;
 
 test('a process whose threads compete for one CPU is counted as preempted, not as sleeping', { skip: process.platform !== 'linux' }, async () => {
-  const child = spawn('taskset', ['-c', '0', process.execPath, '-e', SPINNERS], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // The first CPU this process may run on (a container's cpuset need not include CPU 0).
+  const cpu = /^Cpus_allowed_list:\s*(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
+  const child = spawn('taskset', ['-c', cpu, process.execPath, '-e', SPINNERS], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
     await line(child, 'ready');
     const before = procReadsAndSleeps(child.pid!);
