@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startSshd, freePort, type Sshd } from '../test/fixtures/sshd';
-import { EngineForwarder, OpenSshForwarder, SSH_PATH, killAllNow, openSshTunnelUp, startDevice, type ForwardSet } from './lib/forwarders';
+import { EngineForwarder, OpenSshForwarder, SSH_PATH, openSshTunnelUp, startDevice, stopForwardersOnSignal, type ForwardSet } from './lib/forwarders';
 import { type ActivationParts, type ActivationResult, measureActivation } from './lib/activation';
 import { BURST_SETTLE_MS, measureExtensionHost, phases, type ExtensionHostResult } from './lib/extensionHost';
 import { CODE_SERVER_VERSION } from '../test/e2e/harness';
@@ -912,17 +912,8 @@ function report(): string {
 
 // ------------------------------------------------------------------------------------ main
 
-/** Ctrl-C: stop the forwarders now; the sshd fixture's own handler then stops sshd and exits. */
-function onSignal(sig: NodeJS.Signals): void {
-  log(`${sig}: stopping forwarders`);
-  killAllNow();
-  process.removeListener(sig, onSignal);
-  if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-}
-
 async function main(): Promise<void> {
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  stopForwardersOnSignal(log);
   const t0 = Date.now();
   results.meta = {
     date: new Date().toISOString(),

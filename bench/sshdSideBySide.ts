@@ -16,10 +16,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort, startSshd, type Sshd } from '../test/fixtures/sshd';
-import { EngineForwarder, OpenSshForwarder, killAllNow } from './lib/forwarders';
+import { freePort, renderSshConfig, sshConfigEntryFor, startSshd, type Sshd } from '../test/fixtures/sshd';
+import { EngineForwarder, OpenSshForwarder, killAllNow, stopForwardersOnSignal } from './lib/forwarders';
 import { bulk, startBulkServer, type Target } from './lib/load';
 import { busyPercent, cpuTimesOf, machineTicks, readsAndSleepsOf, withDescendants } from './lib/proc';
+import { summarize } from './lib/stats';
 
 const MB = Number(process.env.BENCH_BULK_MB ?? 512);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
@@ -59,12 +60,8 @@ function line(name: Client, t: Transfer): string {
     + `sleeps / preemptions per GB ${t.sshdSleeps.toFixed(0)} / ${t.sshdPreemptions.toFixed(0)}; client ${t.client.toFixed(3)} CPU-s/GB; machine ${t.busy.toFixed(0)} %`;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
-
 async function main(): Promise<void> {
+  stopForwardersOnSignal();
   let sshd: Sshd | undefined;
   let target: Target | undefined;
   let ssh: OpenSshForwarder | undefined;
@@ -74,11 +71,7 @@ async function main(): Promise<void> {
     sshd = await startSshd({ hostKeyTypes: ['ed25519'], extraConfig: ['LogLevel ERROR'] });
     fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
     const configFile = path.join(home, '.ssh', 'config');
-    fs.writeFileSync(configFile, [
-      'Host bench', `  HostName ${sshd.host}`, `  Port ${sshd.port}`, `  User ${sshd.user}`, `  IdentityFile ${sshd.clientKey}`,
-      '  IdentitiesOnly yes', '  IdentityAgent none', `  UserKnownHostsFile ${sshd.knownHostsFile}`, '  StrictHostKeyChecking yes',
-      '  LogLevel ERROR', `  Ciphers ${CIPHER}`, '',
-    ].join('\n'));
+    fs.writeFileSync(configFile, renderSshConfig([sshConfigEntryFor(sshd, 'bench', { extra: ['IdentityAgent none', 'LogLevel ERROR', `Ciphers ${CIPHER}`] })]));
     target = await startBulkServer();
     const via = (port: number): string => `-L 127.0.0.1:${port}:127.0.0.1:${target!.port}`;
 
@@ -121,9 +114,10 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 1000));
     }
     // A transfer shorter than a few of /proc's 10 ms ticks may count no sshd CPU at all: no ratio then.
-    const show = (xs: number[]): string => (xs.length
-      ? `${median(xs).toFixed(2)}× (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})`
-      : 'not measurable (transfers too short for /proc\'s 10 ms ticks)');
+    const show = (xs: number[]): string => {
+      const r = summarize(xs);
+      return r.n ? `${r.median.toFixed(2)}× (${r.min.toFixed(2)}–${r.max.toFixed(2)})` : 'not measurable (transfers too short for /proc\'s 10 ms ticks)';
+    };
     console.log(`sshd's CPU per GB sending to ours / to ssh: together ${show(ratios.together)}, alone ${show(ratios.alone)}`);
   } finally {
     await ssh?.stop();

@@ -54,6 +54,21 @@ export function killAllNow(): void {
   }
 }
 
+/**
+ * Ctrl-C or SIGTERM to a bench script: stop its forwarders now; the sshd fixture's own handler
+ * then stops sshd, and the signal, sent again once no handler is left, ends the process.
+ */
+export function stopForwardersOnSignal(log: (line: string) => void = () => undefined): void {
+  const onSignal = (sig: NodeJS.Signals): void => {
+    log(`${sig}: stopping forwarders`);
+    killAllNow();
+    process.removeListener(sig, onSignal);
+    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
 async function waitFor(what: string, cond: () => boolean, timeoutMs: number, alive: () => boolean): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
