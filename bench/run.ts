@@ -15,7 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startSshd, freePort, type Sshd } from '../test/fixtures/sshd';
+import { startSshd, freePort, renderSshConfig, sshConfigEntryFor, type SshConfigEntry, type Sshd } from '../test/fixtures/sshd';
 import { EngineForwarder, OpenSshForwarder, SSH_PATH, openSshTunnelUp, startDevice, stopForwardersOnSignal, type ForwardSet } from './lib/forwarders';
 import { type ActivationParts, type ActivationResult, measureActivation } from './lib/activation';
 import { BURST_SETTLE_MS, measureExtensionHost, phases, type ExtensionHostResult } from './lib/extensionHost';
@@ -94,21 +94,9 @@ interface Fixture {
   greet: Target;
 }
 
-function hostBlock(sshd: Sshd, alias: string, cipher?: string): string {
-  return [
-    `Host ${alias}`,
-    `  HostName ${sshd.host}`,
-    `  Port ${sshd.port}`,
-    `  User ${sshd.user}`,
-    `  IdentityFile ${sshd.clientKey}`,
-    '  IdentitiesOnly yes',
-    '  IdentityAgent none',
-    `  UserKnownHostsFile ${sshd.knownHostsFile}`,
-    '  StrictHostKeyChecking yes',
-    '  LogLevel ERROR',
-    ...(cipher ? [`  Ciphers ${cipher}`] : []),
-    '',
-  ].join('\n');
+/** A host of the bench's ssh config, as test/fixtures renders one, quiet and with the cipher given. */
+function hostEntry(sshd: Sshd, alias: string, cipher?: string): SshConfigEntry {
+  return sshConfigEntryFor(sshd, alias, { extra: ['IdentityAgent none', 'LogLevel ERROR', ...(cipher ? [`Ciphers ${cipher}`] : [])] });
 }
 
 async function setup(): Promise<Fixture> {
@@ -120,10 +108,10 @@ async function setup(): Promise<Fixture> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sshtunnels-bench-'));
   fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
   const configFile = path.join(home, '.ssh', 'config');
-  const idle = Array.from({ length: 4 }, (_, i) => hostBlock(sshd, `bench-idle-${i + 1}`, CIPHERS[0]));
+  const idle = Array.from({ length: 4 }, (_, i) => hostEntry(sshd, `bench-idle-${i + 1}`, CIPHERS[0]));
   // Connected and disconnected again for each measurement of a tunnel's start (static section).
-  const up = hostBlock(sshd, UP_HOST, CIPHERS[0]);
-  fs.writeFileSync(configFile, [...CIPHERS.map((c) => hostBlock(sshd, hostFor(c), c)), ...idle, up].join('\n'));
+  const up = hostEntry(sshd, UP_HOST, CIPHERS[0]);
+  fs.writeFileSync(configFile, renderSshConfig([...CIPHERS.map((c) => hostEntry(sshd, hostFor(c), c)), ...idle, up]));
   const [bulkT, echoT, greetT] = await Promise.all([startBulkServer(), startEchoServer(), startGreetingServer()]);
   return { sshd, home, configFile, bulk: bulkT, echo: echoT, greet: greetT };
 }
