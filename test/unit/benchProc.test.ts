@@ -72,16 +72,22 @@ test('a process\'s reads and sleeps, all threads counted', { skip: process.platf
   }
 });
 
-// On "go": the main thread and a worker thread both spin for 400 ms — on one CPU (taskset), so
-// the scheduler keeps taking one of them off it to run the other; then "done".
+// On "go": the main thread and a worker thread (started and waiting before "ready", so that its
+// start-up's own waits are not counted) both spin for 800 ms — on one CPU (taskset), so the
+// scheduler keeps taking one of them off it to run the other; then "done".
 const SPINNERS = `
 const { Worker } = require('node:worker_threads');
-const spin = \`const end = Date.now() + 400; while (Date.now() < end);\`;
-process.stdout.write('ready\\n');
+const spin = 'const end = Date.now() + 800; while (Date.now() < end);';
+const w = new Worker(\`
+  const { parentPort } = require('node:worker_threads');
+  parentPort.once('message', () => { \${spin} parentPort.postMessage('spun'); });
+  parentPort.postMessage('waiting');
+\`, { eval: true });
+w.once('message', () => process.stdout.write('ready\\n'));
 process.stdin.once('data', () => {
-  const w = new Worker(spin, { eval: true });
+  w.postMessage('go');
   eval(spin);
-  w.once('exit', () => process.stdout.write('done\\n'));
+  w.once('message', () => process.stdout.write('done\\n'));
 });
 `;
 
@@ -97,7 +103,7 @@ test('a process whose threads compete for one CPU is counted as preempted, not a
     await done;
     const after = procReadsAndSleeps(child.pid!);
     const preemptions = after.preemptions - before.preemptions;
-    // Two threads that never wait, one CPU, 400 ms: the scheduler's slices are a few ms each.
+    // Two threads that never wait, one CPU, 800 ms: the scheduler's slices are a few ms each.
     assert.ok(preemptions >= 20, `preemptions counted: ${preemptions}, expected dozens`);
     assert.ok(after.sleeps - before.sleeps < preemptions, `sleeps ${after.sleeps - before.sleeps} vs preemptions ${preemptions}: spinning is not sleeping`);
   } finally {
