@@ -9,7 +9,9 @@
  * bench/results/profiles), BENCH_VSCODE_SETTINGS={"setting": value} (more VS Code settings for the
  * vscode section), BENCH_VSCODE_EXTENSION=dir (another build of the extension for it: package.json,
  * dist/), BENCH_CLIENT_VARIANTS (below), BENCH_SHORT_WARMUP (connections per short scenario's warm-up), BENCH_OUT=path.json, BENCH_PREVIOUS=path.json (the run to compare with;
- * default: what BENCH_OUT held before, kept as <name>.previous.json; empty: no comparison).
+ * default: what BENCH_OUT held before, kept as <name>.previous.json; empty: no comparison),
+ * BENCH_NATIVE_DIR=dir (bundles under dir, given in BENCH_COMPARE, may load ssh2's native addon
+ * placed beside them — a measurement of what it would give; bench/FINDINGS.md).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -71,6 +73,8 @@ const CLIENT_VARIANTS = (env.BENCH_CLIENT_VARIANTS ?? '').split(';').filter(Bool
   const i = x.indexOf('=');
   return { name: `ours-client-${x.slice(0, i)}`, clientOptions: JSON.parse(x.slice(i + 1)) as Record<string, unknown> };
 });
+/** bench/lib/notShipped.ts: compared bundles under this folder may load ssh2's native addon. */
+const NATIVE_DIR = env.BENCH_NATIVE_DIR ?? '';
 const OUT_DIR = path.resolve(__dirname, '..', '..', 'bench', 'results');
 const OUT_FILE = env.BENCH_OUT ?? path.join(OUT_DIR, 'latest.json');
 const PREVIOUS_FILE = env.BENCH_PREVIOUS ?? (fs.existsSync(OUT_FILE) ? `${OUT_FILE.replace(/\.json$/, '')}.previous.json` : '');
@@ -688,7 +692,7 @@ function report(): string {
   const out: string[] = [];
   const m = results.meta;
   out.push(`## SSH Tunnels benchmark — ${String(m.date)}`, '');
-  out.push(`${String(m.cpuModel)} × ${CPUS}, node ${process.version}, ${String(m.sshVersion)}, ssh2 ${String(m.ssh2Version)} (bundled, no native addon).`);
+  out.push(`${String(m.cpuModel)} × ${CPUS}, node ${process.version}, ${String(m.sshVersion)}, ssh2 ${String(m.ssh2Version)} (bundled, no native addon${NATIVE_DIR ? `; compared bundles under ${NATIVE_DIR} load it — not what ships` : ''}), TCP congestion control ${String(m.tcpCongestionControl ?? 'unknown')} (loopback qdisc ${String(m.loopbackQdisc ?? 'unknown')})${m.tcpCongestionControl === 'bbr' ? ': sshd paces what it sends to each client by its estimate of that connection\'s rate, which costs it more serving ours than `ssh` (bench/FINDINGS.md, "sshd\'s extra CPU is BBR\'s pacing")' : ''}.`);
   out.push(`Load average at start ${String(m.loadStart)}, at end ${String(m.loadEnd)}. ${ROUNDS} interleaved rounds; cells are median (min–max); a ratio is SSH Tunnels' median over OpenSSH's, and in brackets the lowest and highest ratio of the two within one round (rounds interleave them, so a busier round slows both).${QUICK ? ' **Quick run (BENCH_QUICK=1): small sizes, few rounds.**' : ''}`, '');
 
   if (SECTIONS.has('bulk')) {
@@ -900,6 +904,20 @@ function report(): string {
 
 // ------------------------------------------------------------------------------------ main
 
+function readTrimmed(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The loopback interface's root qdisc ("noqueue" on most machines), by iproute2's `tc` if present. */
+function loopbackQdisc(): string | undefined {
+  const r = spawnSync('tc', ['qdisc', 'show', 'dev', 'lo'], { encoding: 'utf8' });
+  return r.status === 0 ? /^qdisc (\S+)/m.exec(r.stdout)?.[1] : undefined;
+}
+
 async function main(): Promise<void> {
   stopForwardersOnSignal(log);
   const t0 = Date.now();
@@ -915,6 +933,8 @@ async function main(): Promise<void> {
     sshVersion: spawnSync(SSH_PATH, ['-V'], { encoding: 'utf8' }).stderr.trim(),
     ssh2Version: (JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'node_modules', 'ssh2', 'package.json'), 'utf8')) as { version: string }).version,
     loadStart: loadAverage().join(' '),
+    tcpCongestionControl: readTrimmed('/proc/sys/net/ipv4/tcp_congestion_control'),
+    loopbackQdisc: loopbackQdisc(),
   };
   const fx = await setup();
   const fwds: Array<{ stop(): Promise<void> }> = [];
