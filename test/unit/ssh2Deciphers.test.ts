@@ -7,7 +7,8 @@
  * the way out, what a cipher wrote must stay intact while the packets after it are built.
  */
 import assert from 'node:assert/strict';
-import { createCipheriv, createSecretKey, randomBytes, randomInt, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, randomInt, type Decipher, type KeyObject } from 'node:crypto';
+import Module from 'node:module';
 import { before, describe, test } from 'node:test';
 
 interface CipherInfo { keyLen: number; ivLen: number }
@@ -31,8 +32,8 @@ const CIPHERS = [
   'aes128-ctr hmac-sha2-256', 'aes256-ctr hmac-sha2-512-etm@openssh.com', 'aes256-cbc hmac-sha1',
 ];
 
-/** The wire bytes of `payloads` sealed with `cipher` and a fresh key, and a way to open them again. */
-function seal(cipherAndMac: string, payloads: Buffer[], together = 1): { wire: Buffer; pieces: number[]; open: (onPayload: (p: Buffer) => void) => Inbound } {
+/** The wire bytes of `payloads` sealed with `cipher` and a fresh key, and a way to open them again (by `opener`'s deciphers). */
+function seal(cipherAndMac: string, payloads: Buffer[], together = 1, opener: Ssh2Crypto = ssh2Crypto): { wire: Buffer; pieces: number[]; open: (onPayload: (p: Buffer) => void) => Inbound } {
   const [cipher, mac] = cipherAndMac.split(' ') as [string, string | undefined];
   const info = ssh2Crypto.CIPHER_INFO[cipher]!;
   const key = randomBytes(info.keyLen);
@@ -59,7 +60,7 @@ function seal(cipherAndMac: string, payloads: Buffer[], together = 1): { wire: B
     wire: Buffer.concat(chunks),
     // Where each piece ssh2 wrote ends (length, body, MAC of every packet): the edges sshd's reads may have too.
     pieces: chunks.map((c) => (end += c.length)),
-    open: (onPayload) => ssh2Crypto.createDecipher({
+    open: (onPayload) => opener.createDecipher({
       inbound: { onPayload, decipherInfo: info, decipherKey: Buffer.from(key), decipherIV: Buffer.from(iv), seqno: 0, macInfo, macKey },
     }),
   };
@@ -125,6 +126,110 @@ describe('ssh2 deciphers as shipped (no native addon)', () => {
       const { wire, open } = seal(cipher, [randomBytes(20_000)]);
       wire[wire.length - 5000]! ^= 0x10;
       assert.throws(() => feed(open(() => undefined), wire, [4096, 8192, 12_000]), /Unsupported state|authenticate|Invalid MAC/i);
+    });
+  }
+});
+
+/**
+ * ssh2's deciphers for its native addon decrypt in place. The addon is not shipped (and not built
+ * here), so a stand-in with its API decrypts in place with Node's crypto; it checks no MAC — what
+ * is tested is where the payloads live. The engine reads its SSH socket into one reused buffer
+ * (bench/README.md changes 15–16): a payload left as a view on a read is overwritten by the next
+ * one (the bench caught it when the real addon was loaded, 2026-11-27).
+ */
+describe('ssh2 patch: the native addon\'s deciphers keep no view on a read (in-place stand-in addon)', () => {
+  let decrypts = 0;
+  const ivIncrement = (iv: Buffer): void => {
+    for (let i = 11; i >= 4 && ++iv[i]! === 256; i--) iv[i] = 0;
+  };
+  const chachaIv = (counter: number, seqno: number): Buffer => {
+    const iv = Buffer.alloc(16);
+    iv[0] = counter;
+    iv.writeUInt32BE(seqno, 12);
+    return iv;
+  };
+  const inPlace = (packet: Uint8Array, out: Buffer): void => {
+    decrypts++;
+    packet.set(out);
+  };
+  const addon = {
+    AESGCMDecipher: class {
+      private readonly iv: Buffer;
+      constructor(private readonly name: string, private readonly key: Buffer, iv: Buffer) { this.iv = Buffer.from(iv); }
+      decrypt(packet: Uint8Array, len: number, tag: Buffer): void {
+        const d = createDecipheriv(this.name as 'aes-128-gcm', this.key, this.iv);
+        const aad = Buffer.alloc(4);
+        aad.writeUInt32BE(len);
+        d.setAAD(aad);
+        d.setAuthTag(tag);
+        inPlace(packet, Buffer.concat([d.update(packet), d.final()]));
+        ivIncrement(this.iv);
+      }
+      free(): void { /* nothing held */ }
+    },
+    ChaChaPolyDecipher: class {
+      constructor(private readonly key: Buffer) {}
+      decryptLen(lenBuf: Buffer, seqno: number): number {
+        return createDecipheriv('chacha20', this.key.subarray(32), chachaIv(0, seqno)).update(lenBuf).readUInt32BE(0);
+      }
+      decrypt(packet: Uint8Array, _mac: Buffer, seqno: number): void {
+        inPlace(packet, createDecipheriv('chacha20', this.key.subarray(0, 32), chachaIv(1, seqno)).update(packet));
+      }
+      free(): void { /* nothing held */ }
+    },
+    GenericDecipher: class {
+      private readonly d: Decipher;
+      constructor(name: string, key: Buffer, iv: Buffer) { this.d = createDecipheriv(name, key, iv).setAutoPadding(false); }
+      decryptBlock(block: Buffer): void { block.set(this.d.update(block)); }
+      decrypt(packet: Uint8Array): void { inPlace(packet, this.d.update(packet)); }
+      free(): void { /* nothing held */ }
+    },
+  };
+  /** A second instance of ssh2's crypto module that finds `addon` where it looks for sshcrypto.node. */
+  function withAddon(): Ssh2Crypto {
+    const file = require.resolve('ssh2/lib/protocol/crypto.js');
+    const shipped = require.cache[file];
+    const M = Module as unknown as { _load: (request: string, parent: { filename?: string } | undefined, ...rest: unknown[]) => unknown };
+    const load = M._load;
+    M._load = function (request, parent, ...rest) {
+      if (request.endsWith('sshcrypto.node') && parent?.filename === file) return addon;
+      return load.call(this, request, parent, ...rest);
+    };
+    delete require.cache[file];
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(file) as Ssh2Crypto;
+    } finally {
+      M._load = load;
+      require.cache[file] = shipped;
+    }
+  }
+  let native: Ssh2Crypto;
+  before(() => {
+    native = withAddon();
+  });
+
+  test('the stand-in is what those deciphers load, and the shipped ones are untouched', () => {
+    assert.equal(native.bindingAvailable, true);
+    assert.equal(ssh2Crypto.bindingAvailable, false);
+    assert.equal(require('ssh2/lib/protocol/crypto.js'), ssh2Crypto);
+  });
+
+  // CBC with a MAC over the plaintext is left out: the addon decrypts its first block apart, which
+  // the stand-in would have to mimic; its packet is gathered the same way as these.
+  for (const cipher of ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes128-ctr hmac-sha2-256', 'aes256-ctr hmac-sha2-512-etm@openssh.com']) {
+    test(`${cipher}: payloads stay intact after the reads they came in are overwritten`, () => {
+      const payloads = [randomBytes(32 * 1024 + 9), randomBytes(3), randomBytes(5000), randomBytes(32 * 1024 + 9), randomBytes(1), randomBytes(777)];
+      const { wire, pieces, open } = seal(cipher, payloads, 1, native);
+      // Whole packets in one read (where a view would be taken), each piece in a read of its own, 64 KiB reads.
+      for (const cuts of [[], pieces, Array.from({ length: Math.floor(wire.length / 65536) }, (_, i) => (i + 1) * 65536)]) {
+        const before = decrypts;
+        const got: Buffer[] = [];
+        feed(open((p) => { got.push(p); }), wire, cuts.filter((c) => c > 0 && c < wire.length));
+        assert.equal(decrypts - before, payloads.length, 'the stand-in addon decrypted every packet');
+        assert.equal(got.length, payloads.length);
+        got.forEach((p, i) => assert.ok(p.equals(payloads[i]!), `packet ${i} differs (cuts ${cuts.slice(0, 3).join(',')}…)`));
+      }
     });
   }
 });

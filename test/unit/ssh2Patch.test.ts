@@ -6,8 +6,9 @@
  * when ssh2 is loaded. (The patch's
  * other behaviour changes — chacha20-poly1305 keeping no view on a read past that read, the
  * AES-GCM and chacha20 ciphers building each packet's plaintext in one lent buffer, and large
- * incoming chacha20-poly1305 packets' MACs checked by OpenSSL's Poly1305 — are tested with the
- * other ciphers in ssh2Deciphers.test.ts; SFTP and bcrypt-pbkdf loaded on first use, in
+ * incoming chacha20-poly1305 packets' MACs checked by OpenSSL's Poly1305, and the native addon's
+ * deciphers copying each packet out of the read — are tested with the other ciphers in
+ * ssh2Deciphers.test.ts; SFTP and bcrypt-pbkdf loaded on first use, in
  * lazySsh2.test.ts.)
  */
 import assert from 'node:assert/strict';
