@@ -10,7 +10,7 @@ type Runs = Record<string, Array<Record<string, unknown>>>;
 
 /** The parts of a result file (bench/results/*.json) this reads. */
 export interface BenchResults {
-  meta?: { date?: string; rounds?: number; bulkBytes?: number; quick?: boolean };
+  meta?: { date?: string; rounds?: number; bulkBytes?: number; quick?: boolean; tcpCongestionControl?: string };
   bulk?: Runs;
   short?: Runs;
   firstByte?: Runs;
@@ -115,7 +115,8 @@ const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} 
 function describeRun(r: BenchResults): string {
   const m = r.meta ?? {};
   const size = m.bulkBytes ? `, ${Math.round(m.bulkBytes / 2 ** 20)} MiB bulk` : '';
-  return `${m.date ?? 'unknown date'} (${m.rounds ?? '?'} rounds${size}${m.quick ? ', quick' : ''})`;
+  const cc = m.tcpCongestionControl ? `, TCP ${m.tcpCongestionControl}` : '';
+  return `${m.date ?? 'unknown date'} (${m.rounds ?? '?'} rounds${size}${m.quick ? ', quick' : ''}${cc})`;
 }
 
 /** A markdown section: one row per measurement; an arrow marks a change of more than `noise` (default 10 %) for the better (↑) or the worse (↓). */
@@ -127,6 +128,11 @@ export function renderComparison(before: BenchResults, after: BenchResults, nois
     `Medians. ↑/↓: better/worse by more than ${Math.round(noise * 100)} % (this box's run-to-run noise); OpenSSH's rows show how much the machine itself changed — compare SSH Tunnels by its ratio to OpenSSH in each run.`,
     '',
   ];
+  const ccBefore = before.meta?.tcpCongestionControl;
+  const ccAfter = after.meta?.tcpCongestionControl;
+  if (ccBefore && ccAfter && ccBefore !== ccAfter) {
+    out.push(`**The two runs used different TCP congestion control (${ccBefore} → ${ccAfter}).** It changes what sshd spends per GB and OpenSSH's own rates (bench/FINDINGS.md, "sshd's extra CPU is BBR's pacing"): compare the ratios, not the figures.`, '');
+  }
   if (!rows.length) return [...out, 'No measurement in common.', ''].join('\n');
   out.push('| scenario | metric | before | after | change | ratio to OpenSSH before → after |', '|---|---|---|---|---|---|');
   for (const r of rows) {

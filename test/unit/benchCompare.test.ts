@@ -69,6 +69,15 @@ describe('bench comparison', () => {
     assert.equal(rows.filter((r) => r.metric === 'in VS Code: throughput').length, 2, 'the bulk phases only (ours and ssh), not idle, short or the burst');
   });
 
+  test('runs under different TCP congestion control are flagged', () => {
+    const md = renderComparison({ meta: { date: 'a', rounds: 5, tcpCongestionControl: 'bbr' } }, { meta: { date: 'b', rounds: 5, tcpCongestionControl: 'cubic' } });
+    assert.match(md, /a \(5 rounds, TCP bbr\) → b \(5 rounds, TCP cubic\)/);
+    assert.match(md, /different TCP congestion control \(bbr → cubic\)/);
+    assert.doesNotMatch(renderComparison({ meta: { date: 'a', tcpCongestionControl: 'bbr' } }, { meta: { date: 'b', tcpCongestionControl: 'bbr' } }), /different TCP congestion control/);
+    // Runs from before the field existed: nothing to say.
+    assert.doesNotMatch(renderComparison({ meta: { date: 'a' } }, { meta: { date: 'b', tcpCongestionControl: 'cubic' } }), /different TCP congestion control/);
+  });
+
   test('runs with nothing in common say so', () => {
     assert.match(renderComparison({ meta: { date: 'a' } }, { meta: { date: 'b' }, bulk: {} }), /No measurement in common\./);
   });
