@@ -9,7 +9,10 @@
  * Why (bench/README.md, "Why the misses remain"): by itself, sshd spends ~1.2× the CPU per GB
  * sending to us that it spends sending to `ssh`, with the same system calls. If our connection
  * asked more of sshd, the ratio would hold when both run at once; if it is the state of the
- * machine while ours runs, it would not. (2026-11-27: together 1.04×, alone 1.15× — the latter.)
+ * machine while ours runs, it would not. (2026-11-27: together 1.04×, alone 1.15× — the latter.
+ * Later that day the machine's part was found: sshd's TCP pacing under this machine's BBR, which
+ * it engages for a connection by the timing of that connection's ACKs — bench/FINDINGS.md,
+ * "sshd's extra CPU is BBR's pacing"; with cubic sshd spends the same on either client.)
  * Also printed: sshd's sleeps (voluntary context switches) and preemptions (involuntary) per GB,
  * and how busy the machine was (200 % = both cores).
  */
