@@ -408,6 +408,60 @@ for (const where of ['process', 'worker'] as const) describe(`EngineClient (engi
     }
   });
 
+  test('an engine with nothing to do ends; its stopped tunnels stay shown, and the next command starts a new one with them', async () => {
+    const { engine, lines } = client({}, undefined, undefined, { idleExitMs: 300 });
+    try {
+      const p = await freePort();
+      const snap = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}`, label: 'Echo' });
+      assert.equal(snap.state, 'listening', snap.error);
+      const before = engineChildren().map((c) => c.pid);
+      assert.equal(before.length, where === 'process' ? 1 : 0);
+      assert.equal((await engine.stopForward(snap.id)).state, 'stopped');
+      await eventually('the idle engine ended', () => !engine.started);
+      assert.ok(lines.some((l) => l.text === 'debug1: The tunnel engine had nothing to do for 0.3 s: ended it to give its memory back. The next tunnel started starts it again.'), 'said so in the log');
+      if (where === 'process') await eventually('its process gone', () => before.every((pid) => !runs(pid)));
+      // What the tree shows is unchanged.
+      assert.deepEqual(engine.snapshot().hosts.flatMap((h) => h.forwards.map((f) => [h.alias, f.id, f.label, f.state])), [['fixture', snap.id, 'Echo', 'stopped']]);
+      const started = await engine.startForward(snap.id);
+      assert.equal(started.state, 'listening', started.error);
+      assert.equal(started.label, 'Echo');
+      assert.equal(engine.started, true);
+      if (where === 'process') assert.notDeepEqual(engineChildren().map((c) => c.pid), before, 'a new engine process');
+      const data = randomBytes(256 * 1024);
+      assert.equal(sha256(await echoThrough(p, data)), sha256(data), 'bytes through the tunnel intact');
+      assert.equal(allForwards(engine.snapshot().hosts).length, 1, 'the tunnel once, not twice');
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('an engine with a tunnel listening, or one that failed, is not ended for being idle', async () => {
+    const { engine } = client({}, undefined, undefined, { idleExitMs: 200 });
+    const taken = net.createServer();
+    try {
+      const p = await freePort();
+      const snap = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
+      assert.equal(snap.state, 'listening', snap.error);
+      const q = await freePort();
+      await new Promise<void>((r) => taken.listen(q, '127.0.0.1', r));
+      const failed = await engine.addForward({ host: 'fixture', spec: `-L ${q}:127.0.0.1:${echo.port}` });
+      assert.equal(failed.state, 'error');
+      await engine.stopForward(snap.id);
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(engine.started, true, 'a failed tunnel keeps the engine (and its error)');
+      assert.equal(engine.forwardSnapshot(failed.id).error, failed.error);
+      await engine.removeForward(failed.id);
+      assert.equal((await engine.startForward(snap.id)).state, 'listening');
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(engine.started, true, 'a listening tunnel keeps the engine');
+      const data = randomBytes(64 * 1024);
+      assert.equal(sha256(await echoThrough(p, data)), sha256(data), 'bytes through the tunnel intact');
+    } finally {
+      taken.close();
+      await engine.dispose();
+    }
+  });
+
   test('an engine that cannot start says why and is not started again', async () => {
     const { engine, lines } = clientOn(path.join(dir, 'no-such-worker.js'), 'missing');
     try {

@@ -19,6 +19,12 @@
  * MAX_RESTARTS, with every tunnel showing the error. An engine process exits by itself when its
  * client goes away (clientChannel.ts).
  *
+ * An engine with nothing to do — no tunnel running or failed, no host connected, no command or
+ * question open — for IDLE_EXIT_MS is ended, to give back the memory its transfers grew (tens to
+ * hundreds of MB, which V8 and glibc keep). The tree goes on showing its stopped tunnels from the
+ * cache, and the next command starts a new engine and gives it those tunnels first (as after a
+ * crash, see restore()), so nothing the user sees changes but a start ~75 ms slower.
+ *
  * Wiring (extension): bundle src/core/worker/workerMain.ts as a second esbuild entry point
  * (dist/engineWorker.js) and construct `new EngineClient({ ...managerOptions, workerPath:
  * path.join(__dirname, 'engineWorker.js') })` where the extension now constructs TunnelManager.
@@ -44,9 +50,14 @@ export interface EngineClientOptions extends ManagerOptions {
   workerOptions?: WorkerOptions;
   /** With isolation 'process': Node and V8 flags for the engine process (the bench's A/Bs of V8 flags). */
   processArgs?: string[];
+  /** How long an engine with nothing to do runs before it is ended (ms; default IDLE_EXIT_MS; 0: never). */
+  idleExitMs?: number;
 }
 
-const CLIENT_ONLY = new Set(['log', 'prompter', 'workerPath', 'isolation', 'workerOptions', 'processArgs']);
+const CLIENT_ONLY = new Set(['log', 'prompter', 'workerPath', 'isolation', 'workerOptions', 'processArgs', 'idleExitMs']);
+
+/** An engine with nothing to do is ended after this long (see the class comment). */
+export const IDLE_EXIT_MS = 5 * 60_000;
 
 /**
  * An engine that ended after it had started is started again with its tunnels, up to
@@ -86,6 +97,9 @@ export class EngineClient implements Engine, Disposable {
   private generation = 0;
   /** While a restarted engine is given its tunnels back: the ones it does not have yet, as shown. */
   private restoring: ManagerSnapshot | undefined;
+  /** The tunnels of an engine ended for being idle, as shown: the next engine is given them first. */
+  private retired: ManagerSnapshot | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private readonly changeEmitter = new Emitter<ManagerSnapshot>();
   /** The log's level is set by the UI (e.g. the output channel's level): changes are passed on. */
   private readonly logLevelFollower: { dispose(): void };
@@ -120,16 +134,21 @@ export class EngineClient implements Engine, Disposable {
     const init: WorkerInit = { options, logLevel: this.opts.log.level };
     const engine = startEngineRunner(this.opts.isolation ?? 'process', this.opts.workerPath, init, this.opts.workerOptions, this.opts.processArgs);
     this.runner = engine;
+    const retired = this.retired;
+    this.retired = undefined;
     let readyResolve!: () => void;
     let readyReject!: (e: Error) => void;
     this.readyPromise = new Promise<void>((res, rej) => { readyResolve = res; readyReject = rej; });
     this.readyPromise.catch(() => undefined);
     let ready = false;
     engine.onMessage((msg: FromWorker) => {
+      // An engine ended for being idle has nothing to say about the tunnels any more; its last log lines still count.
+      if (this.runner !== engine && msg.type !== 'log') return;
       if (msg.type === 'ready') {
         ready = true;
         this.last = this.withRestoring(this.fromEngine = msg.snapshot);
         readyResolve();
+        this.considerIdle();
       } else {
         this.onMessage(msg);
       }
@@ -144,7 +163,43 @@ export class EngineClient implements Engine, Disposable {
       if (this.disposed) return this.rejectPending(new TunnelError('The tunnel manager was disposed.', true));
       this.ended(what, ready);
     });
+    // Given before any command (the caller's is posted after this returns), so a command naming one finds it.
+    if (retired) {
+      this.restoring = retired;
+      void this.restore(retired);
+    }
     return this.readyPromise;
+  }
+
+  /** True when the engine runs and has nothing to do: nothing running, failed, asked or awaited. */
+  private get idle(): boolean {
+    if (!this.runner || this.disposed || this.dead || this.restoring || this.pending.size || this.prompts.size) return false;
+    return this.fromEngine.hosts.every((h) => h.state === 'disconnected' && !h.error &&
+      h.forwards.every((f) => f.state === 'stopped' && !f.error));
+  }
+
+  /** (Re)arms the idle timer when the engine has nothing to do; anything it does disarms it. */
+  private considerIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    const ms = this.opts.idleExitMs ?? IDLE_EXIT_MS;
+    if (ms <= 0 || !this.idle) return;
+    this.idleTimer = setTimeout(() => this.retire(ms), ms);
+    this.idleTimer.unref();
+  }
+
+  /** Ends an engine that has been idle for `ms`, keeping what the tree shows for the next one. */
+  private retire(ms: number): void {
+    this.idleTimer = undefined;
+    if (!this.idle) return;
+    const runner = this.runner!;
+    this.retired = this.last;
+    this.runner = undefined;
+    this.readyPromise = undefined;
+    this.generation++;
+    const after = ms % 60_000 === 0 ? `${ms / 60_000} minute${ms === 60_000 ? '' : 's'}` : `${ms / 1000} s`;
+    this.opts.log.debug1(`The tunnel engine had nothing to do for ${after}: ended it to give its memory back. The next tunnel started starts it again.`);
+    void runner.terminate();
   }
 
   /**
@@ -154,6 +209,8 @@ export class EngineClient implements Engine, Disposable {
    * every tunnel shows the error.
    */
   private ended(what: string, wasReady: boolean): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     // Ended again while being given its tunnels back: those not started yet must still be.
     const before = this.restoring ?? this.last;
     const now = Date.now();
@@ -212,6 +269,7 @@ export class EngineClient implements Engine, Disposable {
     // What could not be added goes from view now (its error is in the log).
     this.last = this.fromEngine;
     if (!this.disposed) this.changeEmitter.fire(this.last);
+    this.considerIdle();
   }
 
   /**
@@ -265,6 +323,7 @@ export class EngineClient implements Engine, Disposable {
       case 'change':
         this.last = this.withRestoring(this.fromEngine = msg.snapshot);
         if (!this.disposed) this.changeEmitter.fire(this.last);
+        this.considerIdle();
         return;
       case 'reply': {
         this.last = this.withRestoring(this.fromEngine = msg.snapshot);
@@ -272,6 +331,7 @@ export class EngineClient implements Engine, Disposable {
         this.pending.delete(msg.id);
         if (msg.error) p?.reject(toError(msg.error));
         else p?.resolve(msg.value);
+        this.considerIdle();
         return;
       }
       case 'log':
@@ -427,6 +487,7 @@ export class EngineClient implements Engine, Disposable {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    clearTimeout(this.idleTimer);
     if (this.runner) {
       try {
         await this.call('dispose');
