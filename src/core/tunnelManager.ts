@@ -9,7 +9,7 @@ import { DynamicForward } from './dynamicForward';
 import { Emitter, type Disposable } from './emitter';
 import { TunnelError } from './errors';
 import type { Forward, ForwardOptions } from './forward';
-import { ForwardSpecError, formatForwardSpec, parseForwardArgument, parseForwardSpec } from './forwardSpec';
+import { admitForward } from './forwardRequest';
 import { resolveHostSettings } from './hostSettings';
 import { LocalForward } from './localForward';
 import type { Log } from './log';
@@ -153,11 +153,6 @@ export class TunnelManager implements Disposable {
     return rec;
   }
 
-  private toSpec(req: AddForwardRequest): ForwardSpec {
-    if (typeof req.spec !== 'string') return parseForwardSpec(req.spec.kind, formatForwardSpec(req.spec));
-    const text = req.spec.trim();
-    return req.kind ? parseForwardSpec(req.kind, text.replace(/^-[LRD]\s*/, '')) : parseForwardArgument(text);
-  }
 
   /**
    * Adds a forward (and by default starts it). Resolves with its snapshot — in `error` state, with
@@ -165,18 +160,8 @@ export class TunnelManager implements Disposable {
    */
   async addForward(req: AddForwardRequest): Promise<ForwardSnapshot> {
     if (this.disposed) throw new TunnelError('The tunnel manager was disposed.', true);
-    let spec: ForwardSpec;
-    try {
-      spec = this.toSpec(req);
-    } catch (err) {
-      if (err instanceof ForwardSpecError) throw new TunnelError(err.message, true, 'BAD_SPEC');
-      throw err;
-    }
-    const host = req.host.trim();
-    if (req.id && this.find(req.id)) throw new TunnelError(`A tunnel with id ${req.id} already exists.`, true, 'DUPLICATE');
+    const { host, spec } = admitForward(req, [...this.hosts.values()].flatMap((r) => r.forwards));
     const rec = this.hostRecord(host);
-    const same = rec.forwards.find((f) => formatForwardSpec(f.spec) === formatForwardSpec(spec) && f.spec.kind === spec.kind);
-    if (same) throw new TunnelError(`${same.sshFlag} on ${host} already exists${same.label ? ` ("${same.label}")` : ''}.`, true, 'DUPLICATE');
     const options: ForwardOptions = {
       id: req.id ?? randomUUID(),
       host,

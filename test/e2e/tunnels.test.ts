@@ -698,3 +698,51 @@ async function dragSash(orientation: 'vertical' | 'horizontal', at: number, by: 
   await sleep(200);
 }
 
+
+describe('SSH Tunnels in a window whose saved tunnels do not start by themselves', { skip: skipReason }, () => {
+  let port = 0;
+  const entry = (): Record<string, unknown> => ({ id: 'saved-e2e', host: 'fixture', spec: `-L ${port}:127.0.0.1:${echo!.port}`, label: 'Saved', autoStart: false });
+
+  before(async () => {
+    [sshdA, echo] = await Promise.all([startSshd(), startEchoServer()]);
+    port = await freePort();
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-saved-home-'));
+    fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
+    fs.writeFileSync(path.join(home, '.ssh', 'config'), renderSshConfig([sshConfigEntryFor(sshdA, 'fixture', { extra: ['IdentityAgent none'] })]), { mode: 0o600 });
+    vs = await startVsCode({
+      extensionDir: root,
+      env: { HOME: home, SSH_AUTH_SOCK: '' },
+      settings: { 'remote.autoForwardPorts': false, 'sshTunnels.tunnels': [entry()] },
+      artifactsDir: path.join(artifacts, 'saved'),
+      startTimeoutMs: 180_000,
+    });
+    await vs.openViewContainer('SSH Tunnels');
+  }, { timeout: 240_000 });
+
+  after(async () => {
+    await vs?.close();
+    vs = undefined;
+    await Promise.all([sshdA?.dispose(), echo?.close()]);
+    if (home) fs.rmSync(home, { recursive: true, force: true });
+    assert.deepEqual(liveProcessGroups(), [], 'code-server / chromium process groups left behind');
+  }, { timeout: 60_000 });
+
+  uiTest('the saved tunnel shows stopped and no engine process runs for it; its Start button starts one, and bytes echo', 90_000, async () => {
+    const s = session();
+    const row = await treeItem('Saved', (i) => i.icon === 'circle-outline', 'the stopped state');
+    assert.deepEqual(row.actions, ['Start Tunnel']);
+    await waitForCounts({ listening: 0, total: 1, troubled: false });
+    // The extension has shown it from the saved settings; give an engine time to appear if one were started.
+    await sleep(2000);
+    assert.deepEqual(engineProcesses(), [], 'an engine process for a tunnel nobody started');
+    assert.equal(isBound(port), false);
+
+    await s.clickTreeItemAction('Saved', 'Start Tunnel');
+    await waitForBound(port, true, 15_000);
+    await treeItem('Saved', (i) => i.icon === 'pass-filled', 'the listening state');
+    await waitForCounts({ listening: 1, total: 1, troubled: false });
+    const payload = randomBytes(64 * 1024);
+    assert.ok((await echoThrough(port, payload)).equals(payload), 'no echo through the saved tunnel');
+    assert.equal(engineProcesses().length, 1);
+  });
+});

@@ -408,6 +408,59 @@ for (const where of ['process', 'worker'] as const) describe(`EngineClient (engi
     }
   });
 
+  test('stopped tunnels added before any engine runs are checked and kept here; the first start gives them to the engine', async () => {
+    const { engine } = client();
+    const changes: ManagerSnapshot[] = [];
+    engine.onDidChange((c) => changes.push(c));
+    /** The engine's answer to each bad request, as code and message (or what it returned instead). */
+    const answers = (): Promise<string[]> => Promise.all([
+      { host: 'fixture', spec: '-L nonsense', start: false },
+      { host: 'fixture', spec: `LocalForward ${p} 127.0.0.1:${echo.port}`, start: false },
+      { host: 'fixture', spec: `${q}:127.0.0.1:${echo.port}`, kind: 'local' as const, id: 'other', start: false },
+      { host: 'fixture', spec: '-D 1080', id: 'a', start: false },
+      { host: 'user@-bad', spec: '-D 1081', start: false },
+    ].map((req) => engine.addForward(req).then((f) => `added ${f.sshFlag}`, (e: TunnelError) => `${e.code}: ${e.message}`)));
+    const p = await freePort();
+    const q = await freePort();
+    try {
+      const a = await engine.addForward({ host: ' fixture ', spec: `-L ${p}:127.0.0.1:${echo.port}`, label: 'A', id: 'a', start: false });
+      const b = await engine.addForward({ host: 'fixture', spec: `${q}:127.0.0.1:${echo.port}`, kind: 'local', start: false });
+      const c = await engine.addForward({ host: 'fixture', spec: '-R 0:127.0.0.1:22', label: 'C', start: false });
+      assert.deepEqual([a.state, a.host, a.sshFlag, a.label, b.sshFlag], ['stopped', 'fixture', `-L ${p}:127.0.0.1:${echo.port}`, 'A', `-L ${q}:127.0.0.1:${echo.port}`]);
+      const rejected = await answers();
+      assert.equal(engine.started, false, 'no engine for stopped tunnels, nor for requests refused');
+      assert.deepEqual(engineChildren(), []);
+      await eventually('a change event with the three', () => allForwards(changes.at(-1)?.hosts ?? []).length === 3);
+      // Without an engine: renamed, stopped (already), and removed here.
+      assert.equal(engine.setLabel(c.id, 'Renamed').label, 'Renamed');
+      assert.equal((await engine.stopForward(b.id)).state, 'stopped');
+      await engine.removeForward(c.id);
+      await assert.rejects(engine.removeForward(c.id), (e: unknown) => e instanceof TunnelError && e.code === 'NOT_FOUND');
+      await engine.disconnectHost('fixture');
+      await engine.stopAll();
+      assert.equal(engine.started, false);
+      const shown = JSON.parse(JSON.stringify(engine.snapshot())) as ManagerSnapshot;
+      assert.deepEqual(allForwards(shown.hosts).map((f) => [f.id, f.label]), [['a', 'A'], [b.id, undefined]]);
+      // The first start: an engine, given the tunnels shown (same ids, labels, order) before it starts one.
+      const started = await engine.startForward('a');
+      assert.equal(started.state, 'listening', started.error);
+      assert.equal(engine.started, true);
+      const data = randomBytes(64 * 1024);
+      assert.equal(sha256(await echoThrough(p, data)), sha256(data), 'bytes through the tunnel intact');
+      const ran = JSON.parse(JSON.stringify(engine.snapshot())) as ManagerSnapshot;
+      const bare = (f: object): object => ({ ...f, since: 0 });
+      assert.deepEqual(allForwards(ran.hosts).map((f) => [f.id, f.label]), [['a', 'A'], [b.id, undefined]]);
+      assert.deepEqual(bare(allForwards(ran.hosts)[1]!), bare(allForwards(shown.hosts)[1]!), 'a stopped tunnel is shown alike before and after the engine has it');
+      const host = (h: ManagerSnapshot['hosts'][number]): object => ({ ...h, forwards: [], state: '', since: 0 });
+      assert.deepEqual(host(ran.hosts[0]!), host(shown.hosts[0]!), 'its host too');
+      // What was refused without an engine, the engine refuses in the same words.
+      assert.deepEqual(await answers(), rejected);
+      assert.equal(rejected.filter((r) => r.startsWith('added')).length, 0, rejected.join('\n'));
+    } finally {
+      await engine.dispose();
+    }
+  });
+
   test('an engine with nothing to do ends; its stopped tunnels stay shown, and the next command starts a new one with them', async () => {
     const { engine, lines } = client({}, undefined, undefined, { idleExitMs: 300 });
     try {

@@ -8,10 +8,10 @@
  * `resolveHost()`, ...) are answered on this thread from the same ssh config. Log lines and
  * prompts come back to the caller's Log and Prompter.
  *
- * The engine starts with the first command that needs it (a tunnel added or a host connected),
- * not with the client: until then nothing runs, the snapshot is the empty one a fresh
- * TunnelManager gives, and VS Code's startup does not pay for loading the engine in a window where
- * no tunnel is used.
+ * The engine starts with the first command that needs it (a tunnel started or a host connected),
+ * not with the client: until then nothing runs, and VS Code's startup does not pay for loading the
+ * engine in a window where no tunnel is used. Stopped tunnels added before then (the saved ones,
+ * when a window opens) are checked and kept here (addStopped), and given to the engine when it starts.
  *
  * The engine logs an exception nothing caught and carries on. If it ends anyway (out of memory,
  * process.exit in a dependency, killed), its tunnels are gone: the client says so in the log,
@@ -32,6 +32,9 @@
 import type { WorkerOptions } from 'node:worker_threads';
 import { Emitter, type Disposable } from '../emitter';
 import { TunnelError } from '../errors';
+import { randomUUID } from 'node:crypto';
+import { admitForward } from '../forwardRequest';
+import { formatForwardFlag } from '../forwardSpec';
 import { allForwards, isActive, type ForwardSnapshot, type HostSnapshot, type ManagerSnapshot, type Prompter } from '../model';
 import { loadSshConfig, type ConfigProblem, type ConfiguredHost, type ResolvedHost, type SshConfig } from '../sshConfig';
 import type { Engine } from '../engine';
@@ -100,6 +103,7 @@ export class EngineClient implements Engine, Disposable {
   /** The tunnels of an engine ended for being idle, as shown: the next engine is given them first. */
   private retired: ManagerSnapshot | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  private changeScheduled = false;
   private readonly changeEmitter = new Emitter<ManagerSnapshot>();
   /** The log's level is set by the UI (e.g. the output channel's level): changes are passed on. */
   private readonly logLevelFollower: { dispose(): void };
@@ -116,7 +120,7 @@ export class EngineClient implements Engine, Disposable {
     });
   }
 
-  /** True once the engine has been started (by the first command that needs it). */
+  /** True while an engine runs (started by the first command that needs it, until it ends). */
   get started(): boolean {
     return this.runner !== undefined;
   }
@@ -431,10 +435,54 @@ export class EngineClient implements Engine, Disposable {
       void this.call('reloadConfig').catch(() => undefined);
     } else {
       // No engine yet (it reads the config when it starts): tell the UI here, as TunnelManager would.
-      setImmediate(() => {
-        if (!this.disposed) this.changeEmitter.fire(this.last);
-      });
+      this.changedHere();
     }
+  }
+
+  /** A change made on this side (no engine runs to report it), told to the UI once the caller's turn ends. */
+  private changedHere(): void {
+    if (this.changeScheduled) return;
+    this.changeScheduled = true;
+    setImmediate(() => {
+      this.changeScheduled = false;
+      if (!this.disposed) this.changeEmitter.fire(this.last);
+    });
+  }
+
+  /** No engine runs, and none has to for what is shown: every tunnel is stopped, every host disconnected. */
+  private get engineless(): boolean {
+    return !this.runner && !this.dead && !this.disposed;
+  }
+
+  /** What is shown while no engine runs; the next engine is given its tunnels first. */
+  private showEngineless(snapshot: ManagerSnapshot): void {
+    this.last = this.retired = snapshot;
+    this.changedHere();
+  }
+
+  /**
+   * A stopped tunnel added while no engine runs: checked as the engine checks it
+   * (forwardRequest.ts; the host resolved from the same ssh config), shown at once, and given to
+   * the engine when a command starts one — a window whose tunnels all stay stopped never does.
+   */
+  private async addStopped(req: AddForwardRequest): Promise<ForwardSnapshot> {
+    const shown = this.last.hosts;
+    const { host, spec } = admitForward(req, allForwards(shown));
+    const had = shown.find((h) => h.alias === host);
+    const now = Date.now();
+    let base = had;
+    if (!base) {
+      const r = this.resolveHost(host);
+      base = { alias: host, hostName: r.hostName, user: r.user, port: r.port, state: 'disconnected', since: now, attempt: 0, forwards: [] };
+    }
+    const f: ForwardSnapshot = {
+      id: req.id ?? randomUUID(), host, kind: spec.kind, spec, sshFlag: formatForwardFlag(spec), label: req.label,
+      state: 'stopped', since: now, bytesSent: 0, bytesReceived: 0, totalConnections: 0, connections: [],
+      allowNonLoopback: req.allowNonLoopback === true,
+    };
+    const h: HostSnapshot = { ...base, forwards: [...base.forwards, f] };
+    this.showEngineless({ hosts: had ? shown.map((x) => (x === had ? h : x)) : [...shown, h] });
+    return { ...f };
   }
 
   /** Changed settings go to the engine with the next command (reloadConfig, sent at once). */
@@ -446,14 +494,26 @@ export class EngineClient implements Engine, Disposable {
     return true;
   }
 
-  addForward(req: AddForwardRequest): Promise<ForwardSnapshot> { return this.call('addForward', req); }
+  addForward(req: AddForwardRequest): Promise<ForwardSnapshot> {
+    return req.start === false && this.engineless ? this.addStopped(req) : this.call('addForward', req);
+  }
   startForward(id: string): Promise<ForwardSnapshot> { return this.call('startForward', id); }
-  stopForward(id: string): Promise<ForwardSnapshot> { return this.call('stopForward', id); }
+  stopForward(id: string): Promise<ForwardSnapshot> {
+    // Without an engine every tunnel is stopped already.
+    return this.engineless ? Promise.resolve().then(() => ({ ...this.forwardSnapshot(id) })) : this.call('stopForward', id);
+  }
   toggleForward(id: string): Promise<ForwardSnapshot> { return this.call('toggleForward', id); }
-  removeForward(id: string): Promise<void> { return this.call('removeForward', id); }
+  removeForward(id: string): Promise<void> {
+    if (!this.engineless) return this.call('removeForward', id);
+    return Promise.resolve().then(() => {
+      this.forwardSnapshot(id);
+      // The host stays listed, as it does in the engine.
+      this.showEngineless({ hosts: this.last.hosts.map((h) => ({ ...h, forwards: h.forwards.filter((f) => f.id !== id) })) });
+    });
+  }
   connectHost(host: string): Promise<HostSnapshot> { return this.call('connectHost', host); }
-  disconnectHost(host: string): Promise<void> { return this.call('disconnectHost', host); }
-  stopAll(): Promise<void> { return this.call('stopAll'); }
+  disconnectHost(host: string): Promise<void> { return this.engineless ? Promise.resolve() : this.call('disconnectHost', host); }
+  stopAll(): Promise<void> { return this.engineless ? Promise.resolve() : this.call('stopAll'); }
 
   retryNow(): void {
     // Nothing to retry before the engine ever ran.
@@ -464,14 +524,16 @@ export class EngineClient implements Engine, Disposable {
   setLabel(id: string, label: string | undefined): ForwardSnapshot {
     const f = this.forwardSnapshot(id);
     f.label = label || undefined;
-    void this.call('setLabel', id, label).catch(() => undefined);
+    // Without an engine the shown snapshot is what the next one is given.
+    if (this.engineless) this.changedHere();
+    else void this.call('setLabel', id, label).catch(() => undefined);
     return { ...f };
   }
 
   /** True when the connection was known (as of the last snapshot); it closes in the engine. */
   closeConnection(forwardId: string, connectionId: number): boolean {
     const known = this.forwardSnapshot(forwardId).connections.some((c) => c.id === connectionId);
-    void this.call('closeConnection', forwardId, connectionId).catch(() => undefined);
+    if (!this.engineless) void this.call('closeConnection', forwardId, connectionId).catch(() => undefined);
     return known;
   }
 
