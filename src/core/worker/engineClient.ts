@@ -23,16 +23,16 @@
  * question open — for IDLE_EXIT_MS is ended, to give back the memory its transfers grew (tens to
  * hundreds of MB, which V8 and glibc keep). The tree goes on showing its stopped tunnels from the
  * cache, and the next command starts a new engine and gives it those tunnels first (as after a
- * crash, see restore()), so nothing the user sees changes but a start ~75 ms slower.
+ * crash, see restore()), so nothing the user sees changes but that start: ~0.1 s slower.
  *
  * Wiring (extension): bundle src/core/worker/workerMain.ts as a second esbuild entry point
  * (dist/engineWorker.js) and construct `new EngineClient({ ...managerOptions, workerPath:
  * path.join(__dirname, 'engineWorker.js') })` where the extension now constructs TunnelManager.
  */
+import { randomUUID } from 'node:crypto';
 import type { WorkerOptions } from 'node:worker_threads';
 import { Emitter, type Disposable } from '../emitter';
 import { TunnelError } from '../errors';
-import { randomUUID } from 'node:crypto';
 import { admitForward } from '../forwardRequest';
 import { formatForwardFlag } from '../forwardSpec';
 import { allForwards, isActive, type ForwardSnapshot, type HostSnapshot, type ManagerSnapshot, type Prompter } from '../model';
@@ -100,7 +100,7 @@ export class EngineClient implements Engine, Disposable {
   private generation = 0;
   /** While a restarted engine is given its tunnels back: the ones it does not have yet, as shown. */
   private restoring: ManagerSnapshot | undefined;
-  /** The tunnels of an engine ended for being idle, as shown: the next engine is given them first. */
+  /** While no engine runs, the stopped tunnels shown (an idle engine's, or added since): the next engine is given them first. */
   private retired: ManagerSnapshot | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private changeScheduled = false;
@@ -235,6 +235,8 @@ export class EngineClient implements Engine, Disposable {
     this.runner = undefined;
     this.readyPromise = undefined;
     this.generation++;
+    // At once, so that nothing done meanwhile (a listener of the change below) is taken for a time without an engine.
+    void this.start();
     // Until the new engine reports, the hosts and tunnels that were up show what is happening.
     const why = `The tunnel engine ${what}; starting it again.`;
     this.showAll(
@@ -516,7 +518,7 @@ export class EngineClient implements Engine, Disposable {
   stopAll(): Promise<void> { return this.engineless ? Promise.resolve() : this.call('stopAll'); }
 
   retryNow(): void {
-    // Nothing to retry before the engine ever ran.
+    // Nothing to retry while no engine runs.
     if (this.runner) void this.call('retryNow').catch(() => undefined);
   }
 
