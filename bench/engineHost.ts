@@ -86,6 +86,9 @@ async function handle(req: Req): Promise<unknown> {
         await manager!.removeForward(snap.id);
       }
     }
+    case 'started':
+      // EngineClient: whether an engine runs (it ends after idleExitMs with nothing to do); on the thread, always.
+      return (manager as { started?: boolean } | undefined)?.started ?? true;
     case 'connect':
       return manager!.connectHost(req.host as string);
     case 'snapshot':
