@@ -698,7 +698,6 @@ async function dragSash(orientation: 'vertical' | 'horizontal', at: number, by: 
   await sleep(200);
 }
 
-
 describe('SSH Tunnels in a window whose saved tunnels do not start by themselves', { skip: skipReason }, () => {
   let port = 0;
   const entry = (): Record<string, unknown> => ({ id: 'saved-e2e', host: 'fixture', spec: `-L ${port}:127.0.0.1:${echo!.port}`, label: 'Saved', autoStart: false });
