@@ -306,8 +306,15 @@ async function sectionStatic(fx: Fixture): Promise<void> {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-activation-'));
     fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
     fs.copyFileSync(typical, path.join(home, '.ssh', 'config'));
+    // BENCH_ACTIVATION_SAVED=n: n saved tunnels (none starting by itself) in the user settings,
+    // which the extension gives its engine client when it activates.
+    const savedN = Number(env.BENCH_ACTIVATION_SAVED ?? 0);
+    const settings = savedN > 0
+      ? { 'sshTunnels.tunnels': Array.from({ length: savedN }, (_, i) => ({ id: `saved-${i + 1}`, host: `dev${(i % 30) + 1}`, spec: `-L ${9100 + i}:localhost:${5000 + i}`, autoStart: false })) }
+      : undefined;
+    if (savedN > 0) results.static.activationSavedTunnels = savedN;
     try {
-      results.static.activation = await measureActivation(repo, home, REPS, log);
+      results.static.activation = await measureActivation(repo, home, REPS, log, settings);
     } finally {
       fs.rmSync(home, { recursive: true, force: true });
     }
@@ -886,7 +893,8 @@ function report(): string {
         const names = [...seen].map(([ext, n]) => `${ext}${n < ps.length ? ` (${n} of ${ps.length})` : ''}`).join(', ');
         return `its own require ${v(ps.map((p) => p.loadMs))}, its activate() ${v(ps.map((p) => p.activateMs))}, the rest ${v(ps.map((p) => p.restMs))}${names ? ` — in which VS Code loaded ${names}, their requires ${v(ps.map((p) => p.othersLoadMs))}` : ''}`;
       };
-      out.push(`| activation in a real VS Code (code-server ${CODE_SERVER_VERSION}) as "Developer: Show Running Extensions" reports it (code loading + activate() call), 31-host ssh config | ${v(act.values)}${act.error ? ` (${act.error})` : ''} |`);
+      const savedNote = st.activationSavedTunnels ? `, ${String(st.activationSavedTunnels)} saved tunnels (BENCH_ACTIVATION_SAVED)` : '';
+      out.push(`| activation in a real VS Code (code-server ${CODE_SERVER_VERSION}) as "Developer: Show Running Extensions" reports it (code loading + activate() call), 31-host ssh config${savedNote} | ${v(act.values)}${act.error ? ` (${act.error})` : ''} |`);
       out.push(`| … of that, by VS Code's own marks in the extension host (1 ms resolution) | ${parts(act.parts)} |`);
       out.push(`| the same for a minimal extension (onStartupFinished, only \`require('vscode')\`) in the same VS Code | ${v(act.baseline)} |`);
       out.push(`| … of that, by VS Code's marks | ${parts(act.baselineParts)} |`);

@@ -69,12 +69,12 @@ function minimalExtension(dir: string): string {
 }
 
 /** One fresh code-server with `extensionDir` installed: its row's activation time in Running Extensions. */
-async function activationOnce(extensionDir: string, name: string, id: string, home: string, probe: string): Promise<{ ms: number; text: string; parts?: ActivationParts }> {
+async function activationOnce(extensionDir: string, name: string, id: string, home: string, probe: string, settings?: Record<string, unknown>): Promise<{ ms: number; text: string; parts?: ActivationParts }> {
   const marksFile = path.join(home, `marks-${process.pid}.json`);
   fs.rmSync(marksFile, { force: true });
   // A tall page: the list of running extensions is virtualized (only rows in view exist).
   const vs = await startVsCode({
-    extensionDir, install: 'copy', alsoInstall: [probe], env: { HOME: home, BENCH_MARKS_FILE: marksFile }, viewport: { width: 1280, height: 3200 },
+    extensionDir, install: 'copy', alsoInstall: [probe], env: { HOME: home, BENCH_MARKS_FILE: marksFile }, viewport: { width: 1280, height: 3200 }, settings,
   });
   try {
     await vs.runCommand('Developer: Show Running Extensions');
@@ -116,7 +116,8 @@ async function activationOnce(extensionDir: string, name: string, id: string, ho
   }
 }
 
-export async function measureActivation(repo: string, home: string, rounds: number, log: (m: string) => void): Promise<ActivationResult> {
+/** `settings`: user settings for every window measured (BENCH_ACTIVATION_SAVED puts saved tunnels there). */
+export async function measureActivation(repo: string, home: string, rounds: number, log: (m: string) => void, settings?: Record<string, unknown>): Promise<ActivationResult> {
   const result: ActivationResult = { values: [], baseline: [], texts: [] };
   const missing = missingPrerequisites();
   if (missing.length) return { ...result, error: `not measured: ${missing.join('; ')} (bash test/setup.sh installs them)` };
@@ -127,11 +128,11 @@ export async function measureActivation(repo: string, home: string, rounds: numb
     p ? ` (its require ${p.loadMs} ms, activate ${p.activateMs} ms, the rest ${p.restMs} ms${p.loadedMeanwhile.length ? `, ${p.othersLoadMs} ms of it the requires of ${p.loadedMeanwhile.join(', ')}` : ''})` : '';
   try {
     for (let i = 0; i < rounds; i++) {
-      const ours = await activationOnce(repo, ROW_NAME, ROW_ID, home, probe);
+      const ours = await activationOnce(repo, ROW_NAME, ROW_ID, home, probe, settings);
       result.values.push(ours.ms);
       result.texts.push(ours.text);
       if (ours.parts) (result.parts ??= []).push(ours.parts);
-      const base = await activationOnce(minimal, BASELINE_NAME, BASELINE_ID, home, probe);
+      const base = await activationOnce(minimal, BASELINE_NAME, BASELINE_ID, home, probe, settings);
       result.baseline.push(base.ms);
       if (base.parts) (result.baselineParts ??= []).push(base.parts);
       log(`activation round ${i + 1}/${rounds}: SSH Tunnels ${ours.text}${describe(ours.parts)}; minimal extension ${base.text}${describe(base.parts)}`);
