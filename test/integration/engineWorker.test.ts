@@ -496,7 +496,7 @@ for (const where of ['process', 'worker'] as const) describe(`EngineClient (engi
       const snap = await engine.addForward({ host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}` });
       assert.equal(snap.state, 'listening', snap.error);
       const q = await freePort();
-      await new Promise<void>((r) => taken.listen(q, '127.0.0.1', r));
+      await new Promise<void>((r, reject) => taken.once('error', reject).listen(q, '127.0.0.1', r));
       const failed = await engine.addForward({ host: 'fixture', spec: `-L ${q}:127.0.0.1:${echo.port}` });
       assert.equal(failed.state, 'error');
       await engine.stopForward(snap.id);

@@ -178,8 +178,8 @@ export class EngineClient implements Engine, Disposable {
   /** True when the engine runs and has nothing to do: nothing running, failed, asked or awaited. */
   private get idle(): boolean {
     if (!this.runner || this.disposed || this.dead || this.restoring || this.pending.size || this.prompts.size) return false;
-    return this.fromEngine.hosts.every((h) => h.state === 'disconnected' && !h.error &&
-      h.forwards.every((f) => f.state === 'stopped' && !f.error));
+    // A stopped forward and a disconnected host carry no error (a failed one is in state `error`).
+    return this.fromEngine.hosts.every((h) => h.state === 'disconnected' && h.forwards.every((f) => f.state === 'stopped'));
   }
 
   /** (Re)arms the idle timer when the engine has nothing to do; anything it does disarms it. */
