@@ -776,8 +776,6 @@ function sameForward(a: ForwardSpec, b: ForwardSpec): boolean {
 }
 
 export class SshConfig {
-  /** Concrete Host aliases (no wildcards, no `!`), first occurrence, in file order. */
-  readonly hosts: ConfiguredHost[];
   /** Everything wrong with the files, with file and line. */
   readonly problems: ConfigProblem[];
   /** Files actually read (the main file and the included ones), in order. */
@@ -792,6 +790,8 @@ export class SshConfig {
   private readonly localHostName: string;
   private readonly uid: number;
   private readonly aliases: Set<string>;
+  private readonly found: { alias: string; file: string; line: number }[] = [];
+  private hostList?: ConfiguredHost[];
 
   /** @internal use loadSshConfig */
   constructor(root: ParsedFile, problems: ConfigProblem[], files: string[], opts: { path: string; home: string; env: Record<string, string | undefined>; localUser: string; localHostName: string; uid: number }) {
@@ -804,7 +804,7 @@ export class SshConfig {
     this.localUser = opts.localUser;
     this.localHostName = opts.localHostName;
     this.uid = opts.uid;
-    const found: { alias: string; file: string; line: number }[] = [];
+    const found = this.found;
     this.aliases = new Set();
     const walk = (f: ParsedFile): void => {
       for (const item of f.items) {
@@ -819,10 +819,18 @@ export class SshConfig {
       }
     };
     walk(root);
-    this.hosts = found.map((h) => {
+  }
+
+  /**
+   * Concrete Host aliases (no wildcards, no `!`), first occurrence, in file order, each resolved.
+   * Resolved when first asked for (every alias is a pass over the whole file): a window that only
+   * resolves the hosts of its saved tunnels never pays for the list.
+   */
+  get hosts(): ConfiguredHost[] {
+    return (this.hostList ??= this.found.map((h) => {
       const r = this.resolveParsed({ host: h.alias }, {});
       return { ...h, hostName: r.hostName, user: r.user, port: r.port };
-    });
+    }));
   }
 
   /**
