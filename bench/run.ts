@@ -48,6 +48,8 @@ const BURST = Number(env.BENCH_BURST ?? 1000);
 const REPS = QUICK ? 1 : ROUNDS;
 const BURST_REPS = Number(env.BENCH_BURST_REPS ?? REPS);
 const SETTLE_MS = 10_000;
+/** Saved tunnels in the outside-VS-Code activation row that has them (bench/extensionLoad.ts). */
+const EXTLOAD_SAVED = 5;
 /** monitorEventLoopDelay's sampling interval; its percentiles include this interval. */
 const ELD_RESOLUTION_MS = 1;
 const CIPHERS = (env.BENCH_CIPHERS ?? 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com').split(',').filter(Boolean);
@@ -280,23 +282,36 @@ async function sectionStatic(fx: Fixture): Promise<void> {
     results.static.clientReadyMs = summarize(cready);
   }
 
-  // Our own share of activation, outside VS Code (bench/extensionLoad.ts).
+  // Our own share of activation, outside VS Code (bench/extensionLoad.ts), without and with saved
+  // tunnels: these the engine client checks and keeps at activation, reading the ssh config (HOME's).
   const extLoad = path.join(__dirname, 'extensionLoad.js');
   if (fs.existsSync(path.join(repo, 'dist', 'extension.js')) && fs.existsSync(extLoad)) {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-extload-'));
+    fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
+    fs.copyFileSync(typical, path.join(home, '.ssh', 'config'));
+    const savedEnv = JSON.stringify(savedTunnels(EXTLOAD_SAVED));
     const lreq: number[] = [];
     const lact: number[] = [];
+    const lsaved: number[] = [];
+    type Load = { requireMs: number; activateMs: number; settledMs: number };
+    const load = (extra: Record<string, string>): Load =>
+      JSON.parse(execFileSync(process.execPath, [extLoad], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: home, ...extra } })) as Load;
     try {
       for (let i = 0; i < (QUICK ? 3 : 7); i++) {
-        const r = JSON.parse(execFileSync(process.execPath, [extLoad], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as { requireMs: number; activateMs: number };
+        const r = load({});
         lreq.push(r.requireMs);
         lact.push(r.activateMs);
+        lsaved.push(load({ BENCH_SAVED_TUNNELS: savedEnv }).settledMs);
       }
       results.static.extensionRequireMs = summarize(lreq);
       results.static.extensionActivateMs = summarize(lact);
+      results.static.extensionActivateSavedMs = summarize(lsaved);
     } catch (e) {
       // activate() may use an API the stand-in cannot imitate: say so, keep the rest of the run.
       results.static.extensionLoadError = (e as Error).message.split('\n').slice(0, 3).join(' ');
       log(`static: extension load not measured: ${String(results.static.extensionLoadError)}`);
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
     }
   }
 
@@ -309,9 +324,7 @@ async function sectionStatic(fx: Fixture): Promise<void> {
     // BENCH_ACTIVATION_SAVED=n: n saved tunnels (none starting by itself) in the user settings,
     // which the extension gives its engine client when it activates.
     const savedN = Number(env.BENCH_ACTIVATION_SAVED ?? 0);
-    const settings = savedN > 0
-      ? { 'sshTunnels.tunnels': Array.from({ length: savedN }, (_, i) => ({ id: `saved-${i + 1}`, host: `dev${(i % 30) + 1}`, spec: `-L ${9100 + i}:localhost:${5000 + i}`, autoStart: false })) }
-      : undefined;
+    const settings = savedN > 0 ? { 'sshTunnels.tunnels': savedTunnels(savedN) } : undefined;
     if (savedN > 0) results.static.activationSavedTunnels = savedN;
     try {
       results.static.activation = await measureActivation(repo, home, REPS, log, settings);
@@ -440,6 +453,11 @@ async function measureTunnelUp(fx: Fixture): Promise<void> {
   } finally {
     for (const { e } of engines) await e.stop();
   }
+}
+
+/** n saved tunnels on the typical config's hosts, none starting by itself (the `sshTunnels.tunnels` setting). */
+function savedTunnels(n: number): object[] {
+  return Array.from({ length: n }, (_, i) => ({ id: `saved-${i + 1}`, host: `dev${(i % 30) + 1}`, spec: `-L ${9100 + i}:localhost:${5000 + i}`, autoStart: false }));
 }
 
 function typicalConfig(): string {
@@ -878,6 +896,7 @@ function report(): string {
     if (st.extensionRequireMs) {
       out.push(`| our share of activation, outside VS Code (bench/extensionLoad.ts, fresh process, an inert stand-in for the vscode module): require() of dist/extension.js | ${cell(sm('extensionRequireMs'))} ms |`);
       out.push(`| … and its activate() call | ${cell(sm('extensionActivateMs'))} ms |`);
+      if (st.extensionActivateSavedMs) out.push(`| … activate() with ${EXTLOAD_SAVED} saved tunnels (none starting by itself; 31-host ssh config), until the work it queued is done | ${cell(sm('extensionActivateSavedMs'))} ms |`);
     }
     if (st.clientRequireMs) {
       out.push(`| extension host thread: require() of the EngineClient bundle, fresh process | ${cell(sm('clientRequireMs'))} ms |`);
