@@ -10,6 +10,7 @@
  * Usage: node out/bench/extensionLoad.js [path/to/extension.js]
  */
 import { performance } from 'node:perf_hooks';
+import * as os from 'node:os';
 import * as path from 'node:path';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Module = require('node:module') as { _load: (request: string, ...rest: unknown[]) => unknown };
@@ -50,7 +51,8 @@ const t0 = performance.now();
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const ext = require(file) as { activate(ctx: unknown): void };
 const t1 = performance.now();
-ext.activate({ subscriptions: [], secrets: inert, globalState: inert, workspaceState: inert, extensionUri: inert, extensionPath: path.dirname(file), asAbsolutePath: (p: string) => p });
+// globalStorageUri: where the engine process would keep its compiled code (no engine starts here).
+ext.activate({ subscriptions: [], secrets: inert, globalState: inert, workspaceState: inert, extensionUri: inert, globalStorageUri: { fsPath: path.join(os.tmpdir(), 'bench-extload-storage') }, extensionPath: path.dirname(file), asAbsolutePath: (p: string) => p });
 const t2 = performance.now();
 setImmediate(() => {
   const t3 = performance.now();

@@ -37,7 +37,11 @@ export function activate(context: vscode.ExtensionContext): void {
   let settings = readSettings();
   const prompter = new VsCodePrompter(context.secrets, (alias) => m.resolveHost(alias));
   // The engine (every forwarded byte, ssh2's crypto) runs in a process of its own, not in the extension host's (engineRunner.ts says why).
-  const m: Engine = new EngineClient({ ...managerOptions(settings, log, prompter), workerPath: path.join(__dirname, 'engineWorker.js') });
+  const m: Engine = new EngineClient({
+    ...managerOptions(settings, log, prompter),
+    workerPath: path.join(__dirname, 'engineWorker.js'),
+    compileCacheDir: path.join(context.globalStorageUri.fsPath, 'engine-compile-cache'),
+  });
   const saved = new SavedTunnels(m, (problems) => reportRestoreProblems(log, logChannel, problems));
   const ui: UiContext = { manager: m, saved, logChannel, settings: () => settings };
   const tree = new TunnelTree(m);

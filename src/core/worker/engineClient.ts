@@ -53,11 +53,13 @@ export interface EngineClientOptions extends ManagerOptions {
   workerOptions?: WorkerOptions;
   /** With isolation 'process': Node and V8 flags for the engine process (the bench's A/Bs of V8 flags). */
   processArgs?: string[];
+  /** With isolation 'process': where the engine process keeps its compiled code between starts (engineRunner.ts). */
+  compileCacheDir?: string;
   /** How long an engine with nothing to do runs before it is ended (ms; default IDLE_EXIT_MS; 0: never). */
   idleExitMs?: number;
 }
 
-const CLIENT_ONLY = new Set(['log', 'prompter', 'workerPath', 'isolation', 'workerOptions', 'processArgs', 'idleExitMs']);
+const CLIENT_ONLY = new Set(['log', 'prompter', 'workerPath', 'isolation', 'workerOptions', 'processArgs', 'compileCacheDir', 'idleExitMs']);
 
 /** An engine with nothing to do is ended after this long (see the class comment). */
 export const IDLE_EXIT_MS = 5 * 60_000;
@@ -136,7 +138,7 @@ export class EngineClient implements Engine, Disposable {
     const options = this.plainOptions();
     this.sentOptions = JSON.stringify(options);
     const init: WorkerInit = { options, logLevel: this.opts.log.level };
-    const engine = startEngineRunner(this.opts.isolation ?? 'process', this.opts.workerPath, init, this.opts.workerOptions, this.opts.processArgs);
+    const engine = startEngineRunner(this.opts.isolation ?? 'process', this.opts.workerPath, init, this.opts);
     this.runner = engine;
     const retired = this.retired;
     this.retired = undefined;

@@ -39,8 +39,21 @@ export interface EngineRunner {
 /** How long a child process has to end by itself once its channel is closed, before it is killed. */
 const EXIT_GRACE_MS = 2000;
 
-export function startEngineRunner(isolation: Isolation, script: string, init: WorkerInit, workerOptions?: WorkerOptions, processArgs: string[] = []): EngineRunner {
-  return isolation === 'worker' ? workerRunner(script, init, workerOptions) : processRunner(script, init, processArgs);
+/** How the engine is started, beyond where it runs. */
+export interface RunnerOptions {
+  /** With isolation 'worker': more options for the Worker (resourceLimits, ...). */
+  workerOptions?: WorkerOptions;
+  /** With isolation 'process': Node and V8 flags for the engine process. */
+  processArgs?: string[];
+  /**
+   * With isolation 'process': a directory of this user's own where Node (22.1 and later) keeps the
+   * engine script's compiled code between starts (NODE_COMPILE_CACHE); older Nodes ignore it.
+   */
+  compileCacheDir?: string;
+}
+
+export function startEngineRunner(isolation: Isolation, script: string, init: WorkerInit, options: RunnerOptions = {}): EngineRunner {
+  return isolation === 'worker' ? workerRunner(script, init, options.workerOptions) : processRunner(script, init, options);
 }
 
 function workerRunner(script: string, init: WorkerInit, options: WorkerOptions | undefined): EngineRunner {
@@ -57,13 +70,19 @@ function workerRunner(script: string, init: WorkerInit, options: WorkerOptions |
   };
 }
 
-function processRunner(script: string, init: WorkerInit, processArgs: string[]): EngineRunner {
+function processRunner(script: string, init: WorkerInit, options: RunnerOptions): EngineRunner {
   const child: ChildProcess = fork(script, [], {
     // Not the extension host's own flags (an inspector port, Electron's); under Electron (VS Code
     // desktop) process.execPath is Electron itself, which runs as plain Node with this variable.
-    execArgv: processArgs,
-    // glibc keeps freed buffers for the next ones (mallocTunables.ts).
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', GLIBC_TUNABLES: engineTunables(process.env.GLIBC_TUNABLES) },
+    execArgv: options.processArgs ?? [],
+    env: {
+      ...process.env,
+      ELECTRON_RUN_AS_NODE: '1',
+      // glibc keeps freed buffers for the next ones (mallocTunables.ts).
+      GLIBC_TUNABLES: engineTunables(process.env.GLIBC_TUNABLES),
+      // Not the user's own cache for their Node programs: ours, or none.
+      NODE_COMPILE_CACHE: options.compileCacheDir,
+    },
     serialization: 'advanced',
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
