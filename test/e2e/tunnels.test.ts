@@ -742,6 +742,11 @@ describe('SSH Tunnels in a window whose saved tunnels do not start by themselves
     await waitForCounts({ listening: 1, total: 1, troubled: false });
     const payload = randomBytes(64 * 1024);
     assert.ok((await echoThrough(port, payload)).equals(payload), 'no echo through the saved tunnel');
-    assert.equal(engineProcesses().length, 1);
+    const engines = engineProcesses();
+    assert.equal(engines.length, 1);
+    // It keeps its compiled code between starts in the extension's global storage (NODE_COMPILE_CACHE; Node 22.1+).
+    const environ = fs.readFileSync(`/proc/${engines[0].pid}/environ`, 'latin1').split('\0');
+    assert.ok(environ.includes(`NODE_COMPILE_CACHE=${path.join(s.userDataDir, 'User', 'globalStorage', 'ssh-tunnels.ssh-tunnels', 'engine-compile-cache')}`),
+      `the engine process's NODE_COMPILE_CACHE: ${environ.find((e) => e.startsWith('NODE_COMPILE_CACHE=')) ?? 'not set'}`);
   });
 });
