@@ -180,6 +180,8 @@ export async function addForward(ui: UiContext, kind: ForwardKind, arg: unknown)
   const scripted = isScripted(arg) && specText !== undefined;
   const host = hostOf(arg) ?? (await pickHost(ui.manager, `${TITLE[kind]}: through which host?`, true));
   if (!host) return undefined;
+  const start = option<boolean>(arg, 'start', 'boolean') ?? true;
+  if (start && !scripted) ui.manager.prestart?.();
   const spec = specText !== undefined ? parseTyped(kind, specText) : await askSpec(ui.manager, kind, host);
   if (!spec) return undefined;
   const allowNonLoopback = await confirmNonLoopback(host, [spec], option<boolean>(arg, 'allowNonLoopback', 'boolean'));
@@ -189,11 +191,6 @@ export async function addForward(ui: UiContext, kind: ForwardKind, arg: unknown)
     ? { save: option<boolean>(arg, 'save', 'boolean') ?? false, autoStart: option<boolean>(arg, 'autoStart', 'boolean') ?? true }
     : await askSave();
   if (!save) return undefined;
-  const [f] = await addForwards(ui, host, [spec], {
-    label: option<string>(arg, 'label', 'string'),
-    allowNonLoopback,
-    start: option<boolean>(arg, 'start', 'boolean') ?? true,
-    save,
-  });
+  const [f] = await addForwards(ui, host, [spec], { label: option<string>(arg, 'label', 'string'), allowNonLoopback, start, save });
   return f;
 }

@@ -62,6 +62,8 @@ export async function addFromCommand(ui: UiContext, arg: unknown): Promise<Forwa
   if (!text?.trim()) return undefined;
   const cmd = parse(text);
   const host = destinationOf(cmd);
+  const start = option<boolean>(arg, 'start', 'boolean') ?? true;
+  if (start && !scripted) ui.manager.prestart?.();
   const ignored = ignoredParts(cmd);
   if (ignored.length) {
     void vscode.window.showWarningMessage(
@@ -81,10 +83,5 @@ export async function addFromCommand(ui: UiContext, arg: unknown): Promise<Forwa
     ? { save: option<boolean>(arg, 'save', 'boolean') ?? false, autoStart: option<boolean>(arg, 'autoStart', 'boolean') ?? true }
     : await askSave();
   if (!save) return undefined;
-  return addForwards(ui, host, specs, {
-    label: option<string>(arg, 'label', 'string'),
-    allowNonLoopback,
-    start: option<boolean>(arg, 'start', 'boolean') ?? true,
-    save,
-  });
+  return addForwards(ui, host, specs, { label: option<string>(arg, 'label', 'string'), allowNonLoopback, start, save });
 }

@@ -726,8 +726,7 @@ describe('SSH Tunnels in a window whose saved tunnels do not start by themselves
     assert.deepEqual(liveProcessGroups(), [], 'code-server / chromium process groups left behind');
   }, { timeout: 60_000 });
 
-  uiTest('the saved tunnel shows stopped and no engine process runs for it; its Start button starts one, and bytes echo', 90_000, async () => {
-    const s = session();
+  uiTest('the saved tunnel shows stopped and no engine process runs for it', 90_000, async () => {
     const row = await treeItem('Saved', (i) => i.icon === 'circle-outline', 'the stopped state');
     assert.deepEqual(row.actions, ['Start Tunnel']);
     await waitForCounts({ listening: 0, total: 1, troubled: false });
@@ -735,7 +734,31 @@ describe('SSH Tunnels in a window whose saved tunnels do not start by themselves
     await sleep(2000);
     assert.deepEqual(engineProcesses(), [], 'an engine process for a tunnel nobody started');
     assert.equal(isBound(port), false);
+  });
 
+  let prestarted = 0;
+  uiTest('picking a host in "Add Local Forward" starts the engine while the forward is typed', 90_000, async () => {
+    const s = session();
+    const qi = s.quickInput;
+    await s.runCommand(ADD_LOCAL);
+    await qi.waitForTitle('through which host?');
+    await qi.waitForItem('fixture');
+    await qi.type('fixture');
+    await eventually('only "fixture" offered after typing it', async () => ((await qi.items())[0] === 'fixture' ? true : undefined));
+    await qi.accept();
+    await qi.waitForTitle('forward (-L) on fixture');
+    const [engine] = await eventually('an engine process', () => (engineProcesses().length === 1 ? engineProcesses() : undefined), 15_000);
+    prestarted = engine.pid;
+    await qi.cancel();
+    await qi.waitForClosed(10_000);
+    // Cancelled: nothing added, the saved tunnel (now the engine's) still stopped.
+    await treeItem('Saved', (i) => i.icon === 'circle-outline', 'the stopped state');
+    await waitForCounts({ listening: 0, total: 1, troubled: false });
+    assert.equal(isBound(port), false);
+  });
+
+  uiTest('the saved tunnel\'s Start button starts it on that engine, and bytes echo', 90_000, async () => {
+    const s = session();
     await s.clickTreeItemAction('Saved', 'Start Tunnel');
     await waitForBound(port, true, 15_000);
     await treeItem('Saved', (i) => i.icon === 'pass-filled', 'the listening state');
@@ -743,7 +766,7 @@ describe('SSH Tunnels in a window whose saved tunnels do not start by themselves
     const payload = randomBytes(64 * 1024);
     assert.ok((await echoThrough(port, payload)).equals(payload), 'no echo through the saved tunnel');
     const engines = engineProcesses();
-    assert.equal(engines.length, 1);
+    assert.deepEqual(engines.map((e) => e.pid), [prestarted], 'the tunnel did not start on the engine started ahead of it');
     // It keeps its compiled code between starts in the extension's global storage (NODE_COMPILE_CACHE; Node 22.1+).
     const environ = fs.readFileSync(`/proc/${engines[0].pid}/environ`, 'latin1').split('\0');
     assert.ok(environ.includes(`NODE_COMPILE_CACHE=${path.join(s.userDataDir, 'User', 'globalStorage', 'ssh-tunnels.ssh-tunnels', 'engine-compile-cache')}`),

@@ -488,6 +488,34 @@ for (const where of ['process', 'worker'] as const) describe(`EngineClient (engi
     }
   });
 
+  test('prestart() starts an engine ahead of a tunnel, given the stopped tunnels shown; unused, it ends when idle', async () => {
+    const { engine } = client({}, undefined, undefined, { idleExitMs: 400 });
+    try {
+      const p = await freePort();
+      const saved = await engine.addForward({ id: 'saved', host: 'fixture', spec: `-L ${p}:127.0.0.1:${echo.port}`, label: 'Saved', start: false });
+      assert.equal(engine.started, false);
+      engine.prestart();
+      assert.equal(engine.started, true, 'prestart() starts an engine at once');
+      if (where === 'process') await eventually('its process', () => engineChildren().length === 1);
+      engine.prestart();
+      if (where === 'process') assert.equal(engineChildren().length, 1, 'a second prestart() starts no second engine');
+      // Nobody added anything: it ends like any idle engine, the stopped tunnel still shown.
+      await eventually('the unused engine ended', () => !engine.started);
+      assert.deepEqual(allForwards(engine.snapshot().hosts).map((f) => [f.id, f.label, f.state]), [['saved', 'Saved', 'stopped']]);
+      // Again, and this time used: the tunnel starts on the engine started ahead of it.
+      engine.prestart();
+      const pids = engineChildren().map((c) => c.pid);
+      const started = await engine.startForward(saved.id);
+      assert.equal(started.state, 'listening', started.error);
+      assert.deepEqual(engineChildren().map((c) => c.pid), pids, 'the same engine');
+      const data = randomBytes(64 * 1024);
+      assert.equal(sha256(await echoThrough(p, data)), sha256(data), 'bytes through the tunnel intact');
+      assert.equal(allForwards(engine.snapshot().hosts).length, 1, 'the tunnel once, not twice');
+    } finally {
+      await engine.dispose();
+    }
+  });
+
   test('an engine with a tunnel listening, or one that failed, is not ended for being idle', async () => {
     const { engine } = client({}, undefined, undefined, { idleExitMs: 200 });
     const taken = net.createServer();
