@@ -736,7 +736,7 @@ function report(): string {
   const out: string[] = [];
   const m = results.meta;
   out.push(`## SSH Tunnels benchmark — ${String(m.date)}`, '');
-  out.push(`${String(m.cpuModel)} × ${CPUS}, node ${process.version}, ${String(m.sshVersion)}, ssh2 ${String(m.ssh2Version)} (bundled, no native addon${NATIVE_DIR ? `; compared bundles under ${NATIVE_DIR} load it — not what ships` : ''}), TCP congestion control ${String(m.tcpCongestionControl ?? 'unknown')} (loopback qdisc ${String(m.loopbackQdisc ?? 'unknown')})${m.tcpCongestionControl === 'bbr' ? ' — with bbr sshd paces what it sends by timer, which shows in its CPU per GB (bench/FINDINGS.md, "sshd\'s extra CPU is BBR\'s pacing")' : ''}.`);
+  out.push(`${String(m.cpuModel)} × ${CPUS}, node ${process.version}${m.engineNode ? ` (our engine hosts and engine processes: node ${String(m.engineNode)}, BENCH_ENGINE_NODE)` : ''}, ${String(m.sshVersion)}, ssh2 ${String(m.ssh2Version)} (bundled, no native addon${NATIVE_DIR ? `; compared bundles under ${NATIVE_DIR} load it — not what ships` : ''}), TCP congestion control ${String(m.tcpCongestionControl ?? 'unknown')} (loopback qdisc ${String(m.loopbackQdisc ?? 'unknown')})${m.tcpCongestionControl === 'bbr' ? ' — with bbr sshd paces what it sends by timer, which shows in its CPU per GB (bench/FINDINGS.md, "sshd\'s extra CPU is BBR\'s pacing")' : ''}.`);
   out.push(`Load average at start ${String(m.loadStart)}, at end ${String(m.loadEnd)}. ${ROUNDS} interleaved rounds; cells are median (min–max); a ratio is SSH Tunnels' median over OpenSSH's, and in brackets the lowest and highest ratio of the two within one round (rounds interleave them, so a busier round slows both).${QUICK ? ' **Quick run (BENCH_QUICK=1): small sizes, few rounds.**' : ''}`, '');
 
   if (SECTIONS.has('bulk')) {
@@ -977,6 +977,7 @@ async function main(): Promise<void> {
     cpus: CPUS,
     cpuModel: os.cpus()[0]?.model,
     node: process.version,
+    ...(env.BENCH_ENGINE_NODE ? { engineNode: spawnSync(env.BENCH_ENGINE_NODE, ['-v'], { encoding: 'utf8' }).stdout.trim() } : {}),
     sshVersion: spawnSync(SSH_PATH, ['-V'], { encoding: 'utf8' }).stderr.trim(),
     ssh2Version: (JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'node_modules', 'ssh2', 'package.json'), 'utf8')) as { version: string }).version,
     loadStart: loadAverage().join(' '),

@@ -201,6 +201,8 @@ export class EngineForwarder implements Forwarder {
   static async start(opts: EngineHostOptions): Promise<EngineForwarder> {
     const outDir = path.dirname(process.argv[1]!);
     const child = track(fork(path.join(outDir, 'engineHost.js'), [], {
+      // BENCH_ENGINE_NODE: another Node for the engine hosts (and the engine processes they fork), e.g. code-server's.
+      execPath: process.env.BENCH_ENGINE_NODE || process.execPath,
       env: {
         ...process.env,
         BENCH_ENGINE_BUNDLE: opts.bundle ? path.resolve(opts.bundle) : path.join(outDir, opts.mode === 'client' ? 'client.js' : 'engine.js'),
