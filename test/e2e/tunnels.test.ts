@@ -747,7 +747,10 @@ describe('SSH Tunnels in a window whose saved tunnels do not start by themselves
     await eventually('only "fixture" offered after typing it', async () => ((await qi.items())[0] === 'fixture' ? true : undefined));
     await qi.accept();
     await qi.waitForTitle('forward (-L) on fixture');
-    const [engine] = await eventually('an engine process', () => (engineProcesses().length === 1 ? engineProcesses() : undefined), 15_000);
+    const [engine] = await eventually('an engine process', () => {
+      const engines = engineProcesses();
+      return engines.length === 1 ? engines : undefined;
+    }, 15_000);
     prestarted = engine.pid;
     await qi.cancel();
     await qi.waitForClosed(10_000);
