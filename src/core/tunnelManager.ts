@@ -153,7 +153,6 @@ export class TunnelManager implements Disposable {
     return rec;
   }
 
-
   /**
    * Adds a forward (and by default starts it). Resolves with its snapshot — in `error` state, with
    * the reason, when it could not start. Rejects only for bad input (spec or destination).

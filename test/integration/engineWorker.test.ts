@@ -76,11 +76,16 @@ async function withOneEngineProcess(more: Partial<EngineClientOptions>, check: (
     const engines = engineChildren();
     assert.equal(engines.length, 1, 'one engine process, a child of this one');
     await check({ engine, lines, id: snap.id, child: engines[0]! });
-    const data = randomBytes(64 * 1024);
-    assert.equal(sha256(await echoThrough(port, data)), sha256(data), 'bytes through the tunnel intact');
+    await assertEchoes(port);
   } finally {
     await engine.dispose();
   }
+}
+
+/** Random bytes of `size` through the tunnel listening on `port` must come back intact. */
+async function assertEchoes(port: number, size = 64 * 1024): Promise<void> {
+  const data = randomBytes(size);
+  assert.equal(sha256(await echoThrough(port, data)), sha256(data), 'bytes through the tunnel intact');
 }
 
 /** An EngineClient on another worker script (a fixture), with its log lines as text. */
@@ -445,8 +450,7 @@ for (const where of ['process', 'worker'] as const) describe(`EngineClient (engi
       const started = await engine.startForward('a');
       assert.equal(started.state, 'listening', started.error);
       assert.equal(engine.started, true);
-      const data = randomBytes(64 * 1024);
-      assert.equal(sha256(await echoThrough(p, data)), sha256(data), 'bytes through the tunnel intact');
+      await assertEchoes(p);
       const ran = JSON.parse(JSON.stringify(engine.snapshot())) as ManagerSnapshot;
       const bare = (f: object): object => ({ ...f, since: 0 });
       assert.deepEqual(allForwards(ran.hosts).map((f) => [f.id, f.label]), [['a', 'A'], [b.id, undefined]]);
@@ -480,8 +484,7 @@ for (const where of ['process', 'worker'] as const) describe(`EngineClient (engi
       assert.equal(started.label, 'Echo');
       assert.equal(engine.started, true);
       if (where === 'process') assert.notDeepEqual(engineChildren().map((c) => c.pid), before, 'a new engine process');
-      const data = randomBytes(256 * 1024);
-      assert.equal(sha256(await echoThrough(p, data)), sha256(data), 'bytes through the tunnel intact');
+      await assertEchoes(p, 256 * 1024);
       assert.equal(allForwards(engine.snapshot().hosts).length, 1, 'the tunnel once, not twice');
     } finally {
       await engine.dispose();
@@ -508,8 +511,7 @@ for (const where of ['process', 'worker'] as const) describe(`EngineClient (engi
       const started = await engine.startForward(saved.id);
       assert.equal(started.state, 'listening', started.error);
       assert.deepEqual(engineChildren().map((c) => c.pid), pids, 'the same engine');
-      const data = randomBytes(64 * 1024);
-      assert.equal(sha256(await echoThrough(p, data)), sha256(data), 'bytes through the tunnel intact');
+      await assertEchoes(p);
       assert.equal(allForwards(engine.snapshot().hosts).length, 1, 'the tunnel once, not twice');
     } finally {
       await engine.dispose();
@@ -535,8 +537,7 @@ for (const where of ['process', 'worker'] as const) describe(`EngineClient (engi
       assert.equal((await engine.startForward(snap.id)).state, 'listening');
       await new Promise((r) => setTimeout(r, 1000));
       assert.equal(engine.started, true, 'a listening tunnel keeps the engine');
-      const data = randomBytes(64 * 1024);
-      assert.equal(sha256(await echoThrough(p, data)), sha256(data), 'bytes through the tunnel intact');
+      await assertEchoes(p);
     } finally {
       taken.close();
       await engine.dispose();
