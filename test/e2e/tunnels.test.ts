@@ -33,6 +33,7 @@ const SCREENSHOT = path.join(root, 'media', 'screenshot.png');
 const ADD_LOCAL = 'SSH Tunnels: Add Local Forward (-L)…';
 const ADD_REMOTE = 'SSH Tunnels: Add Remote Forward (-R)…';
 const ADD_DYNAMIC = 'SSH Tunnels: Add Dynamic Forward (-D, SOCKS)…';
+const ADD_FROM_COMMAND = 'SSH Tunnels: Add Forwards from ssh Command…';
 const WRONG_PASSWORD = 'not-the-password-9d2e';
 
 function whyNotRunnable(): string | undefined {
@@ -201,6 +202,12 @@ async function addForwardFromPalette(kind: 'local' | 'remote' | 'dynamic', host:
   await eventually('the input box to accept the forward', async () => ((await qi.message()).startsWith(prompt) ? true : undefined), 5000);
   await qi.accept();
 
+  await keepTunnel(keep);
+}
+
+/** Answers the "Keep this tunnel?" pick that ends the add-forward flows. */
+async function keepTunnel(keep: 'This session only' | 'Save'): Promise<void> {
+  const qi = session().quickInput;
   await qi.waitForTitle('Keep this tunnel?');
   await qi.waitForItem(keep);
   if (keep === 'This session only') {
@@ -774,5 +781,54 @@ describe('SSH Tunnels in a window whose saved tunnels do not start by themselves
     const environ = fs.readFileSync(`/proc/${engines[0].pid}/environ`, 'latin1').split('\0');
     assert.ok(environ.includes(`NODE_COMPILE_CACHE=${path.join(s.userDataDir, 'User', 'globalStorage', 'ssh-tunnels.ssh-tunnels', 'engine-compile-cache')}`),
       `the engine process's NODE_COMPILE_CACHE: ${environ.find((e) => e.startsWith('NODE_COMPILE_CACHE=')) ?? 'not set'}`);
+  });
+});
+
+describe('SSH Tunnels in a window without tunnels', { skip: skipReason }, () => {
+  before(async () => {
+    [sshdA, echo] = await Promise.all([startSshd(), startEchoServer()]);
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-empty-home-'));
+    fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
+    fs.writeFileSync(path.join(home, '.ssh', 'config'), renderSshConfig([sshConfigEntryFor(sshdA, 'fixture', { extra: ['IdentityAgent none'] })]), { mode: 0o600 });
+    vs = await startVsCode({
+      extensionDir: root,
+      env: { HOME: home, SSH_AUTH_SOCK: '' },
+      settings: { 'remote.autoForwardPorts': false },
+      artifactsDir: path.join(artifacts, 'empty'),
+      startTimeoutMs: 180_000,
+    });
+    await vs.openViewContainer('SSH Tunnels');
+  }, { timeout: 240_000 });
+
+  after(async () => {
+    await vs?.close();
+    vs = undefined;
+    await Promise.all([sshdA?.dispose(), echo?.close()]);
+    if (home) fs.rmSync(home, { recursive: true, force: true });
+    assert.deepEqual(liveProcessGroups(), [], 'code-server / chromium process groups left behind');
+  }, { timeout: 60_000 });
+
+  uiTest('"Add Forwards from ssh Command" starts the engine once the command is read, and its tunnel echoes', 90_000, async () => {
+    const s = session();
+    const qi = s.quickInput;
+    const port = await freePort();
+    assert.deepEqual(engineProcesses(), [], 'an engine process before any tunnel was asked for');
+    await s.runCommand(ADD_FROM_COMMAND);
+    await qi.waitForTitle('Add forwards from an ssh command');
+    await qi.type(`ssh -N -L ${port}:127.0.0.1:${echo!.port} fixture`);
+    await qi.accept();
+    await qi.waitForTitle('Keep this tunnel?');
+    // The question is still open, nothing added yet: the engine was started when the command was read.
+    const [engine] = await eventually('an engine process while "Keep this tunnel?" is asked', () => {
+      const engines = engineProcesses();
+      return engines.length === 1 ? engines : undefined;
+    }, 15_000);
+    assert.equal(isBound(port), false);
+    await keepTunnel('This session only');
+    await waitForBound(port, true, 15_000);
+    await waitForCounts({ listening: 1, total: 1, troubled: false });
+    const payload = randomBytes(64 * 1024);
+    assert.ok((await echoThrough(port, payload)).equals(payload), 'no echo through the tunnel added from the command');
+    assert.deepEqual(engineProcesses().map((e) => e.pid), [engine.pid], 'the tunnel did not start on the engine started ahead of it');
   });
 });
