@@ -256,6 +256,15 @@ function engineProcesses(): Array<{ pid: number; parent: string }> {
     .map((p) => ({ pid: p.pid, parent: cmdline(p.ppid).join(' ') }));
 }
 
+/** Waits (≤ 15 s) until exactly one engine process runs, and returns it. */
+async function oneEngineProcess(what: string): Promise<{ pid: number; parent: string }> {
+  const [engine] = await eventually(what, () => {
+    const engines = engineProcesses();
+    return engines.length === 1 ? engines : undefined;
+  }, 15_000);
+  return engine;
+}
+
 describe('SSH Tunnels in a browser-driven VS Code, against real sshds', { skip: skipReason }, () => {
   let localPort = 0;
   let webPort = 0;
@@ -705,33 +714,45 @@ async function dragSash(orientation: 'vertical' | 'horizontal', at: number, by: 
   await sleep(200);
 }
 
+/**
+ * A VS Code window of its own for a describe: sshd A as the ssh config's only host ("fixture"), an
+ * echo server, the SSH Tunnels view open; `settings` (read once sshd and the echo server are up)
+ * are added to the window's.
+ */
+async function openOneHostWindow(name: string, settings: () => Record<string, unknown>): Promise<void> {
+  [sshdA, echo] = await Promise.all([startSshd(), startEchoServer()]);
+  home = fs.mkdtempSync(path.join(os.tmpdir(), `e2e-${name}-home-`));
+  fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
+  fs.writeFileSync(path.join(home, '.ssh', 'config'), renderSshConfig([sshConfigEntryFor(sshdA, 'fixture', { extra: ['IdentityAgent none'] })]), { mode: 0o600 });
+  vs = await startVsCode({
+    extensionDir: root,
+    env: { HOME: home, SSH_AUTH_SOCK: '' },
+    settings: { 'remote.autoForwardPorts': false, ...settings() },
+    artifactsDir: path.join(artifacts, name),
+    startTimeoutMs: 180_000,
+  });
+  await vs.openViewContainer('SSH Tunnels');
+}
+
+/** Ends what openOneHostWindow started; nothing of code-server or chromium may stay behind. */
+async function closeOneHostWindow(): Promise<void> {
+  await vs?.close();
+  vs = undefined;
+  await Promise.all([sshdA?.dispose(), echo?.close()]);
+  if (home) fs.rmSync(home, { recursive: true, force: true });
+  assert.deepEqual(liveProcessGroups(), [], 'code-server / chromium process groups left behind');
+}
+
 describe('SSH Tunnels in a window whose saved tunnels do not start by themselves', { skip: skipReason }, () => {
   let port = 0;
   const entry = (): Record<string, unknown> => ({ id: 'saved-e2e', host: 'fixture', spec: `-L ${port}:127.0.0.1:${echo!.port}`, label: 'Saved', autoStart: false });
 
   before(async () => {
-    [sshdA, echo] = await Promise.all([startSshd(), startEchoServer()]);
     port = await freePort();
-    home = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-saved-home-'));
-    fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
-    fs.writeFileSync(path.join(home, '.ssh', 'config'), renderSshConfig([sshConfigEntryFor(sshdA, 'fixture', { extra: ['IdentityAgent none'] })]), { mode: 0o600 });
-    vs = await startVsCode({
-      extensionDir: root,
-      env: { HOME: home, SSH_AUTH_SOCK: '' },
-      settings: { 'remote.autoForwardPorts': false, 'sshTunnels.tunnels': [entry()] },
-      artifactsDir: path.join(artifacts, 'saved'),
-      startTimeoutMs: 180_000,
-    });
-    await vs.openViewContainer('SSH Tunnels');
+    await openOneHostWindow('saved', () => ({ 'sshTunnels.tunnels': [entry()] }));
   }, { timeout: 240_000 });
 
-  after(async () => {
-    await vs?.close();
-    vs = undefined;
-    await Promise.all([sshdA?.dispose(), echo?.close()]);
-    if (home) fs.rmSync(home, { recursive: true, force: true });
-    assert.deepEqual(liveProcessGroups(), [], 'code-server / chromium process groups left behind');
-  }, { timeout: 60_000 });
+  after(closeOneHostWindow, { timeout: 60_000 });
 
   uiTest('the saved tunnel shows stopped and no engine process runs for it', 90_000, async () => {
     const row = await treeItem('Saved', (i) => i.icon === 'circle-outline', 'the stopped state');
@@ -754,11 +775,7 @@ describe('SSH Tunnels in a window whose saved tunnels do not start by themselves
     await eventually('only "fixture" offered after typing it', async () => ((await qi.items())[0] === 'fixture' ? true : undefined));
     await qi.accept();
     await qi.waitForTitle('forward (-L) on fixture');
-    const [engine] = await eventually('an engine process', () => {
-      const engines = engineProcesses();
-      return engines.length === 1 ? engines : undefined;
-    }, 15_000);
-    prestarted = engine.pid;
+    prestarted = (await oneEngineProcess('an engine process')).pid;
     await qi.cancel();
     await qi.waitForClosed(10_000);
     // Cancelled: nothing added, the saved tunnel (now the engine's) still stopped.
@@ -785,28 +802,8 @@ describe('SSH Tunnels in a window whose saved tunnels do not start by themselves
 });
 
 describe('SSH Tunnels in a window without tunnels', { skip: skipReason }, () => {
-  before(async () => {
-    [sshdA, echo] = await Promise.all([startSshd(), startEchoServer()]);
-    home = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-empty-home-'));
-    fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
-    fs.writeFileSync(path.join(home, '.ssh', 'config'), renderSshConfig([sshConfigEntryFor(sshdA, 'fixture', { extra: ['IdentityAgent none'] })]), { mode: 0o600 });
-    vs = await startVsCode({
-      extensionDir: root,
-      env: { HOME: home, SSH_AUTH_SOCK: '' },
-      settings: { 'remote.autoForwardPorts': false },
-      artifactsDir: path.join(artifacts, 'empty'),
-      startTimeoutMs: 180_000,
-    });
-    await vs.openViewContainer('SSH Tunnels');
-  }, { timeout: 240_000 });
-
-  after(async () => {
-    await vs?.close();
-    vs = undefined;
-    await Promise.all([sshdA?.dispose(), echo?.close()]);
-    if (home) fs.rmSync(home, { recursive: true, force: true });
-    assert.deepEqual(liveProcessGroups(), [], 'code-server / chromium process groups left behind');
-  }, { timeout: 60_000 });
+  before(() => openOneHostWindow('empty', () => ({})), { timeout: 240_000 });
+  after(closeOneHostWindow, { timeout: 60_000 });
 
   uiTest('"Add Forwards from ssh Command" starts the engine once the command is read, and its tunnel echoes', 90_000, async () => {
     const s = session();
@@ -819,10 +816,7 @@ describe('SSH Tunnels in a window without tunnels', { skip: skipReason }, () => 
     await qi.accept();
     await qi.waitForTitle('Keep this tunnel?');
     // The question is still open, nothing added yet: the engine was started when the command was read.
-    const [engine] = await eventually('an engine process while "Keep this tunnel?" is asked', () => {
-      const engines = engineProcesses();
-      return engines.length === 1 ? engines : undefined;
-    }, 15_000);
+    const engine = await oneEngineProcess('an engine process while "Keep this tunnel?" is asked');
     assert.equal(isBound(port), false);
     await keepTunnel('This session only');
     await waitForBound(port, true, 15_000);
